@@ -1,0 +1,67 @@
+"""Grammar layer: parse, validate and analyse BNF grammars (SPEC §1, §4). No SymPy here.
+
+Public API::
+
+    parse_grammar(text, file="<grammar>") -> Grammar   # raises GrammarError(file, line, col)
+    load_grammar(name_or_path) -> Grammar              # shipped name ("alr", "alr-grad") or path
+    summarize(grammar) -> str
+    DEFAULT_GRAMMAR = "alr"
+
+A returned :class:`~symalr.types.Grammar` is immutable (its analysis mappings are read-only), so
+cached shipped grammars are shared safely.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from symalr.errors import GrammarError
+from symalr.grammar.analysis import analyse
+from symalr.grammar.parse import parse_raw
+from symalr.grammar.summary import summarize
+from symalr.grammar.validate import validate
+from symalr.types import Grammar
+
+__all__ = ["DEFAULT_GRAMMAR", "load_grammar", "parse_grammar", "summarize"]
+
+#: The grammar used when none is named: the paper's stated rule (no gradient in the weight
+#: function).
+DEFAULT_GRAMMAR = "alr"
+
+
+@functools.lru_cache(maxsize=32)
+def parse_grammar(text: str, file: str = "<grammar>") -> Grammar:
+    """Parse, validate and analyse grammar text. ``file`` names it in errors and becomes
+    ``Grammar.path``. Raises :class:`GrammarError` (file, line, col) for the first problem in
+    file order. Results are cached by ``(text, file)``; grammars are immutable."""
+    grammar = parse_raw(text, file)
+    validate(grammar)
+    return analyse(grammar)
+
+
+def load_grammar(name_or_path: str | Path) -> Grammar:
+    """Load a shipped grammar by name (``alr``, ``alr-grad``: see
+    :func:`symalr.resources.shipped_grammars`) or a grammar file by path.
+
+    A shipped name wins over a file of the same name in the working directory; write ``./alr``
+    to mean the file. Errors name the argument as given: an unreadable file is a
+    :class:`GrammarError` at line 0, column 0.
+    """
+    from symalr.resources import shipped_grammars
+
+    label = str(name_or_path)
+    shipped = shipped_grammars()
+    is_shipped = isinstance(name_or_path, str) and label in shipped
+    path = shipped[label] if is_shipped else Path(label)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        known = ", ".join(shipped) or "none"
+        raise GrammarError(
+            f"no such grammar file or shipped grammar (shipped: {known})", label, 0, 0
+        ) from None
+    except (OSError, UnicodeDecodeError) as err:
+        reason = getattr(err, "strerror", None) or str(err)
+        raise GrammarError(f"cannot read grammar: {reason}", label, 0, 0) from None
+    return parse_grammar(text, str(path) if is_shipped else label)

@@ -1,0 +1,298 @@
+"""Simplification of specs (SPEC §3): fewer states, smaller expressions, named constants.
+
+``simplify(spec)`` returns an equivalent spec (under SymPy's real-number algebra; see below) by
+repeating, until nothing changes:
+
+1. **zero states** — a state that starts at 0 and whose update maps "all such states are 0" to 0
+   stays 0 forever (greatest fixpoint); it is replaced by 0;
+2. **inlining** — a state with no memory (its update never sees its own or a later state's
+   previous value in a way that matters) is substituted into its uses;
+3. **dead states** — states that cannot influence the weight update, through time (transitive
+   closure over all steps, not only within one), are dropped;
+4. **SymPy simplification** of each expression, bounded by size and wall-clock time, never
+   accepting a longer result;
+5. **constant folding** — sub-expressions made only of lifted literals (``c_k``) become one new
+   constant (a negative value is written ``-c``), and unused hyperparameters are dropped.
+
+Finally lifted constants are renamed ``beta_1, beta_2, ...`` in order of first appearance.
+Semantics: SymPy treats symbols as real numbers, so rewrites like ``sqrt(x)**2 -> x`` can change
+where NaN appears compared with the raw phenotype. What is trained and exported is always the
+simplified spec, so every backend still agrees with the reference stepper on it.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import threading
+from contextlib import contextmanager
+from dataclasses import replace
+
+import sympy
+
+from . import expr as E
+from .spec import HyperParam, OptimizerSpec
+
+#: Expressions with more operations than this skip full ``sympy.simplify`` (cheap passes only).
+MAX_SIMPLIFY_OPS = 40
+#: Wall-clock bound for one ``sympy.simplify`` call, in seconds (main thread only).
+SIMPLIFY_SECONDS = 2.0
+
+_LIFTED = re.compile(r"^c_\d+$")
+
+
+# ----------------------------------------------------------------------------- analysis
+
+
+def references(e: sympy.Expr, spec: OptimizerSpec) -> set[str]:
+    """State names an expression reads."""
+    states = set(spec.states)
+    return {n for n in E.free_names(e) if n in states}
+
+
+def live_states(spec: OptimizerSpec) -> set[str]:
+    """States that can influence the weight update at some step (closure through time)."""
+    exprs = dict(spec.updates)
+    live: set[str] = set()
+    todo = list(references(spec.delta, spec))
+    while todo:
+        s = todo.pop()
+        if s in live:
+            continue
+        live.add(s)
+        todo.extend(references(exprs[s], spec) - live)
+    return live
+
+
+def depends_on_gradient(spec: OptimizerSpec) -> bool:
+    """Whether the weight update can depend on ``g``, directly or through any live state."""
+    exprs = dict(spec.updates)
+    if E.GRAD in E.free_names(spec.delta):
+        return True
+    return any(E.GRAD in E.free_names(exprs[s]) for s in live_states(spec))
+
+
+# ----------------------------------------------------------------------------- passes
+
+
+def _with(spec: OptimizerSpec, updates, delta) -> OptimizerSpec:
+    return replace(spec, updates=tuple(updates), delta=delta)
+
+
+def remove_dead_states(spec: OptimizerSpec) -> OptimizerSpec:
+    live = live_states(spec)
+    return _with(spec, [(s, e) for s, e in spec.updates if s in live], spec.delta)
+
+
+def remove_zero_states(spec: OptimizerSpec) -> OptimizerSpec:
+    exprs = dict(spec.updates)
+    zero = set(spec.states)
+    changed = True
+    while changed:
+        changed = False
+        subs = {spec.sym(z): sympy.S.Zero for z in zero}
+        for s in sorted(zero):
+            if _bounded_simplify(exprs[s].xreplace(subs)) != 0:
+                zero.discard(s)
+                changed = True
+                break
+    if not zero:
+        return spec
+    subs = {spec.sym(z): sympy.S.Zero for z in zero}
+    return _with(
+        spec,
+        [(s, e.xreplace(subs)) for s, e in spec.updates if s not in zero],
+        spec.delta.xreplace(subs),
+    )
+
+
+def _inlinable(spec: OptimizerSpec, i: int) -> bool:
+    s, e = spec.updates[i]
+    pos = {name: k for k, name in enumerate(spec.states)}
+    n = len(spec.updates)
+    uses = [k for k, (_, ek) in enumerate(spec.updates) if s in references(ek, spec)]
+    if s in references(spec.delta, spec):
+        uses.append(n)
+    if any(k <= i for k in uses):
+        return False  # its previous value is read: it has memory
+    for u in references(e, spec):
+        if pos[u] > i and any(k > pos[u] for k in uses):
+            return False  # it read u's previous value, but a use would see u's new value
+    return True
+
+
+def inline_memoryless_states(spec: OptimizerSpec) -> OptimizerSpec:
+    for i, (s, e) in enumerate(spec.updates):
+        if _inlinable(spec, i):
+            sub = {spec.sym(s): e}
+            updates = [(n, ex.xreplace(sub)) for n, ex in spec.updates if n != s]
+            return inline_memoryless_states(_with(spec, updates, spec.delta.xreplace(sub)))
+    return spec
+
+
+class _Timeout(Exception):
+    pass
+
+
+@contextmanager
+def _time_limit(seconds: float):
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def handler(signum, frame):
+        raise _Timeout
+
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _bounded_simplify(e: sympy.Expr) -> sympy.Expr:
+    """``sympy.simplify`` when the expression is small and it finishes in time; never longer."""
+    if e.is_Atom or sympy.count_ops(e) > MAX_SIMPLIFY_OPS:
+        return e
+    try:
+        with _time_limit(SIMPLIFY_SECONDS):
+            out = sympy.simplify(e, ratio=1.0)
+    except _Timeout:
+        return e
+    if out.has(sympy.I, sympy.zoo) and not e.has(sympy.I, sympy.zoo):
+        return e
+    return out if sympy.count_ops(out) <= sympy.count_ops(e) else e
+
+
+def simplify_expressions(spec: OptimizerSpec) -> OptimizerSpec:
+    return _with(
+        spec,
+        [(s, _bounded_simplify(e)) for s, e in spec.updates],
+        _bounded_simplify(spec.delta),
+    )
+
+
+def fold_constants(spec: OptimizerSpec) -> OptimizerSpec:
+    """Replace sub-expressions made only of lifted constants by one new lifted constant."""
+    lifted = {h.name: h for h in spec.hyperparams if _LIFTED.match(h.name)}
+    values = {spec.sym(n): h.default for n, h in lifted.items()}
+    new: list[HyperParam] = []
+    counter = [max((int(n[2:]) for n in lifted), default=0)]
+
+    def is_const(e: sympy.Expr) -> bool:
+        names = E.free_names(e)
+        return bool(names) and all(n in lifted for n in names)
+
+    def fresh(value: float) -> sympy.Expr:
+        if value != value or value in (float("inf"), float("-inf")):
+            return sympy.nan
+        if value == 0:
+            return sympy.S.Zero
+        counter[0] += 1
+        name = f"c_{counter[0]}"
+        new.append(HyperParam(name, abs(value), low=0.0, high=max(1.0, abs(value))))
+        sym = E.symbol(name, positive=True)
+        return sym if value > 0 else -sym
+
+    def fold(e: sympy.Expr) -> sympy.Expr:
+        if e.is_Atom:
+            return e
+        if is_const(e) and not (e.is_Mul and len(e.args) == 2 and e.args[0] == -1):
+            return fresh(float(e.xreplace(values).evalf()))
+        if e.is_Add or e.is_Mul:
+            consts = [a for a in e.args if is_const(a)]
+            rest = [fold(a) for a in e.args if not is_const(a)]
+            if len(consts) >= 2 or (consts and not consts[0].is_Symbol):
+                c = e.func(*consts)
+                folded = c if (c.is_Symbol or c.is_Mul and len(c.args) == 2 and c.args[0] == -1) \
+                    else fresh(float(c.xreplace(values).evalf()))
+                return e.func(folded, *rest)
+            return e.func(*consts, *rest)
+        return e.func(*(fold(a) for a in e.args))
+
+    updates = [(s, fold(e)) for s, e in spec.updates]
+    delta = fold(spec.delta)
+    return prune_hyperparams(_with(replace(spec, hyperparams=spec.hyperparams + tuple(new)),
+                                   updates, delta))
+
+
+def prune_hyperparams(spec: OptimizerSpec) -> OptimizerSpec:
+    used = set().union(*(E.free_names(e) for _, e in spec.updates), E.free_names(spec.delta))
+    return replace(spec, hyperparams=tuple(h for h in spec.hyperparams if h.name in used))
+
+
+def _first_appearance(spec: OptimizerSpec) -> list[str]:
+    order: list[str] = []
+    for e in [e for _, e in spec.updates] + [spec.delta]:
+        for node in sympy.preorder_traversal(e, keys=True):
+            if node.is_Symbol and node.name not in order:
+                order.append(node.name)
+    return order
+
+
+def rename_constants(spec: OptimizerSpec, prefix: str = "beta") -> OptimizerSpec:
+    """Lifted constants ``c_k`` -> ``beta_1, beta_2, ...`` by first appearance."""
+    taken = {h.name for h in spec.hyperparams} | set(spec.states)
+    lifted = [n for n in _first_appearance(spec) if _LIFTED.match(n)]
+    mapping: dict[str, str] = {}
+    k = 0
+    for n in lifted:
+        k += 1
+        while f"{prefix}_{k}" in taken and f"{prefix}_{k}" not in mapping.values():
+            k += 1
+        mapping[n] = f"{prefix}_{k}"
+    if not mapping:
+        return spec
+    sub = {E.symbol(a, positive=True): E.symbol(b, positive=True) for a, b in mapping.items()}
+    hps = tuple(replace(h, name=mapping.get(h.name, h.name)) for h in spec.hyperparams)
+    order = {mapping[n]: i for i, n in enumerate(lifted)}
+    hps = tuple(sorted(hps, key=lambda h: order.get(h.name, -1)))
+    return OptimizerSpec(
+        name=spec.name,
+        updates=tuple((s, e.xreplace(sub)) for s, e in spec.updates),
+        delta=spec.delta.xreplace(sub),
+        hyperparams=hps,
+        uses_step=spec.uses_step,
+        doc=spec.doc,
+        meta=spec.meta,
+    )
+
+
+# ----------------------------------------------------------------------------- entry points
+
+
+def simplify(spec: OptimizerSpec, max_rounds: int = 4) -> OptimizerSpec:
+    """The simplified, equivalent spec (see the module docstring)."""
+    current = spec
+    for _ in range(max_rounds):
+        nxt = remove_zero_states(current)
+        nxt = inline_memoryless_states(nxt)
+        nxt = remove_dead_states(nxt)
+        nxt = simplify_expressions(nxt)
+        nxt = fold_constants(nxt)
+        if nxt == current:
+            break
+        current = nxt
+    current = prune_hyperparams(current)
+    uses_step = E.STEP in set().union(
+        *(E.free_names(e) for _, e in current.updates), E.free_names(current.delta)
+    )
+    return rename_constants(replace(current, uses_step=uses_step))
+
+
+def canonical_text(spec: OptimizerSpec) -> str:
+    """A name-independent text of the rule: states ``s1, s2, ...`` in execution order,
+    hyperparameters ``k1, k2, ...`` by first appearance (values are not part of it)."""
+    names = {s: f"s{i + 1}" for i, s in enumerate(spec.states)}
+    hp = {h.name for h in spec.hyperparams}
+    k = 0
+    for n in _first_appearance(spec):
+        if n in hp and n not in names:
+            k += 1
+            names[n] = f"k{k}"
+    sub = {spec.sym(a): E.symbol(b, positive=a in hp) for a, b in names.items()}
+    parts = [f"{names[s]}={E.to_text(e.xreplace(sub))}" for s, e in spec.updates]
+    parts.append(f"dw={E.to_text(spec.delta.xreplace(sub))}")
+    return "; ".join(parts)

@@ -1,0 +1,152 @@
+"""Frozen value types shared across stages: grammar, genotype, derivation, evaluation result.
+
+Pure data, no behaviour beyond trivial accessors. Imports nothing of ours and no third-party
+package (the optimizer spec, which holds SymPy expressions, lives in :mod:`symalr.spec`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+
+# --------------------------------------------------------------------------- grammar
+
+
+@dataclass(frozen=True)
+class GSymbol:
+    """One item of a production: a non-terminal ``<name>`` or a terminal text token.
+
+    ``text`` is the non-terminal's name without angle brackets, or the terminal's text.
+    ``line``/``col`` are 1-based positions in the grammar file.
+    """
+
+    text: str
+    nonterminal: bool
+    line: int = 0
+    col: int = 0
+
+
+@dataclass(frozen=True)
+class Production:
+    """One alternative of a rule: a sequence of symbols."""
+
+    symbols: tuple[GSymbol, ...]
+    line: int = 0
+    col: int = 0
+
+    @property
+    def nonterminals(self) -> tuple[str, ...]:
+        return tuple(s.text for s in self.symbols if s.nonterminal)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``<name> ::= alt | alt ...``; productions keep their order (their index is the codon)."""
+
+    name: str
+    productions: tuple[Production, ...]
+    line: int = 0
+    col: int = 0
+
+
+@dataclass(frozen=True)
+class Grammar:
+    """A parsed and validated grammar.
+
+    ``rules`` keep file order; the first is the start rule. The analysis fields are filled by
+    :func:`symalr.grammar.load_grammar`:
+
+    - ``min_depth[nt]``: the smallest derivation-tree depth of ``nt`` (a rule whose alternatives
+      are all terminals has depth 1);
+    - ``production_min_depth[nt][i]``: the same for alternative ``i`` of ``nt``;
+    - ``recursive``: the non-terminals that can derive themselves (directly or indirectly).
+    """
+
+    path: str
+    rules: tuple[Rule, ...]
+    min_depth: Mapping[str, int] = field(default_factory=dict)
+    production_min_depth: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    recursive: frozenset[str] = frozenset()
+
+    @property
+    def start(self) -> str:
+        return self.rules[0].name
+
+    def rule(self, name: str) -> Rule:
+        for r in self.rules:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    @property
+    def nonterminals(self) -> tuple[str, ...]:
+        return tuple(r.name for r in self.rules)
+
+
+# --------------------------------------------------------------------------- SGE
+
+
+@dataclass(frozen=True)
+class Genotype:
+    """SGE genotype: for each non-terminal, the production indices it used, in expansion order.
+
+    Immutable; operators return new genotypes. Non-terminals never expanded may be absent.
+    """
+
+    genes: Mapping[str, tuple[int, ...]]
+
+    def to_json(self) -> dict[str, list[int]]:
+        return {k: list(v) for k, v in sorted(self.genes.items())}
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A derivation tree node: non-terminal ``nt`` expanded with alternative ``choice``.
+
+    ``children`` hold, in production order, a :class:`Derivation` for each non-terminal item
+    and the terminal text (``str``) for each terminal item.
+    """
+
+    nt: str
+    choice: int
+    children: tuple["Derivation | str", ...]
+
+    def depth(self) -> int:
+        sub = [c.depth() for c in self.children if isinstance(c, Derivation)]
+        return 1 + (max(sub) if sub else 0)
+
+    def terminals(self) -> list[str]:
+        out: list[str] = []
+        for c in self.children:
+            if isinstance(c, Derivation):
+                out.extend(c.terminals())
+            else:
+                out.append(c)
+        return out
+
+    def text(self) -> str:
+        """The phenotype text: terminals joined by spaces, tightened around ``(``, ``)``, ``,``."""
+        s = " ".join(self.terminals())
+        return s.replace("( ", "(").replace(" )", ")").replace(" ,", ",")
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """Outcome of one fitness computation (Algorithm 1).
+
+    ``fitness`` is the minimum accuracy over the evaluations that ran (the floor, 0.0, for a
+    statically rejected spec or a contained failure). ``accuracies``/``epochs``/``seconds`` have
+    one entry per evaluation that ran. ``error`` is ``None`` or a one-line description.
+    ``rejected`` is True when the spec never trained (static rejection).
+    """
+
+    fitness: float
+    accuracies: tuple[float, ...] = ()
+    epochs: tuple[int, ...] = ()
+    seconds: float = 0.0
+    error: str | None = None
+    rejected: bool = False
