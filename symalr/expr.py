@@ -12,9 +12,9 @@ follow IEEE (NaN for negative bases with non-integer exponents).
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable, Iterable
+from functools import cache
 from pathlib import Path
-from typing import Callable, Iterable
 
 import sympy
 from lark import Lark, Token, Transformer, v_args
@@ -44,7 +44,7 @@ class divide_no_nan(sympy.Function):  # noqa: N801 - the operator's name in the 
         return rf"\operatorname{{div}}_0\!\left({a},\ {b}\right)"
 
 
-@lru_cache(maxsize=None)
+@cache
 def symbol(name: str, positive: bool = False) -> sympy.Symbol:
     """The SymPy symbol for a name. All symbols are real; hyperparameters are also positive."""
     if positive:
@@ -78,7 +78,7 @@ BUILDERS: dict[str, tuple[int, Callable[..., sympy.Expr]]] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parser(start: str) -> Lark:
     grammar = (Path(__file__).with_name("expr.lark")).read_text()
     return Lark(grammar, start=start, parser="lalr", propagate_positions=True)

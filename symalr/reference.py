@@ -8,7 +8,7 @@ the divisor is 0, and nothing is clamped. Floating-point warnings are silenced, 
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import sympy

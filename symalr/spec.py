@@ -22,8 +22,9 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import sympy
 
@@ -142,7 +143,7 @@ class OptimizerSpec:
         """The symbol for a name of this spec, with the right assumptions."""
         return E.symbol(name, positive=name in {h.name for h in self.hyperparams} or name == E.STEP)
 
-    def with_defaults(self, values: Mapping[str, float], name: str | None = None) -> "OptimizerSpec":
+    def with_defaults(self, values: Mapping[str, float], name: str | None = None) -> OptimizerSpec:
         """A copy whose hyperparameter defaults are replaced (e.g. tuned values)."""
         unknown = set(values) - {h.name for h in self.hyperparams}
         if unknown:

@@ -6,9 +6,8 @@ package (the optimizer spec, which holds SymPy expressions, lives in :mod:`symal
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
-
 
 # --------------------------------------------------------------------------- grammar
 
@@ -110,7 +109,7 @@ class Derivation:
 
     nt: str
     choice: int
-    children: tuple["Derivation | str", ...]
+    children: tuple[Derivation | str, ...]
 
     def depth(self) -> int:
         sub = [c.depth() for c in self.children if isinstance(c, Derivation)]
