@@ -21,6 +21,7 @@ from typing import Any
 from . import catalog
 from .errors import GenotypeError, SpecError, UnknownOptimizerError
 from .spec import OptimizerSpec, spec_from_json
+from .types import Genotype
 
 _INDIVIDUAL_KEYS = {"phenotype", "genotype", "grammar", "max_depth", "name"}
 
@@ -39,10 +40,16 @@ def individual_spec(data: dict[str, Any], where: str, simplified: bool = True) -
         text = data["phenotype"]
     else:
         from .grammar import DEFAULT_GRAMMAR, load_grammar
-        from .sge import DEFAULT_MAX_DEPTH, genotype_from_json, map_genotype
+        from .sge import DEFAULT_MAX_DEPTH, map_genotype, validate_genotype
 
         grammar = load_grammar(data.get("grammar", DEFAULT_GRAMMAR))
-        genotype = genotype_from_json(data["genotype"], grammar, where)
+        genes = data["genotype"]
+        if not isinstance(genes, dict) or not all(
+            isinstance(k, str) and isinstance(v, list) for k, v in genes.items()
+        ):
+            raise GenotypeError(f"{where}: 'genotype' must map non-terminal names to codon lists")
+        genotype = Genotype({k: tuple(v) for k, v in genes.items()})
+        validate_genotype(grammar, genotype)
         _, derivation = map_genotype(grammar, genotype, int(data.get("max_depth", DEFAULT_MAX_DEPTH)))
         text = derivation.text()
     raw = spec_from_phenotype(text, name=name, where=f"{where}:phenotype")

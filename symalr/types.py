@@ -125,9 +125,12 @@ class Derivation:
         return out
 
     def text(self) -> str:
-        """The phenotype text: terminals joined by spaces, tightened around ``(``, ``)``, ``,``."""
+        """The phenotype text: terminals joined by spaces, tightened around ``(``, ``)``,
+        ``,`` and ``;`` (``add(x, grad); y_func = ...``)."""
         s = " ".join(self.terminals())
-        return s.replace("( ", "(").replace(" )", ")").replace(" ,", ",")
+        for loose, tight in ((" (", "("), ("( ", "("), (" )", ")"), (" ,", ","), (" ;", ";")):
+            s = s.replace(loose, tight)
+        return s
 
 
 # --------------------------------------------------------------------------- evaluation

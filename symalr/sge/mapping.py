@@ -1,0 +1,248 @@
+"""SGE genotype-to-derivation mapping with a real maximum tree depth (SPEC §4).
+
+A genotype holds, for each non-terminal, the production indices (codons) it uses, in the order
+its occurrences are expanded. Mapping expands the start symbol leftmost, depth first; each
+non-terminal consumes the next codon of its own list.
+
+Depth convention (as :meth:`symalr.types.Derivation.depth`): the start node has depth 1. At a
+node of depth ``d``, alternative ``i`` of ``nt`` is *allowed* only if
+``d - 1 + production_min_depth[nt][i] <= max_depth``, so every started subtree can still finish
+inside the limit; indirect recursion is covered because the minimum depths come from the whole
+grammar. A codon that is missing, out of range or not allowed at its depth is *repaired*: a
+replacement is drawn uniformly from the allowed alternatives with the ``rng`` passed in, or, with
+no ``rng``, :class:`~symalr.errors.GenotypeError` is raised.
+
+The per-grammar lookup tables (:class:`GrammarTables`) are shared with initialisation and the
+operators of this package; nothing here imports Lark, SymPy or torch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from numbers import Integral
+
+import numpy as np
+
+from symalr.errors import ConfigError, GenotypeError
+from symalr.types import Derivation, Genotype, Grammar
+
+#: A production as the mapper sees it: per symbol, ``(is_nonterminal, text)``.
+Symbols = tuple[tuple[bool, str], ...]
+
+
+@dataclass(frozen=True)
+class GrammarTables:
+    """Lookup tables of one analysed grammar, built once and cached by :func:`grammar_tables`.
+
+    - ``productions[nt][i]``: the symbols of alternative ``i``;
+    - ``children[nt][i]``: the non-terminals of alternative ``i``, in order;
+    - ``min_depth[nt][i]``: the grammar's ``production_min_depth``;
+    - ``max_depth[nt][i]``: the largest depth alternative ``i`` can reach (``math.inf`` when it
+      leads to recursion); ``nt_max_depth[nt]`` the same for the non-terminal;
+    - ``leaves[nt][i]``: the (shared, immutable) tree node of an all-terminal alternative, else
+      None;
+    - ``by_budget[nt][b]``: the alternatives whose minimum depth is at most ``b`` (the depth
+      budget left at a node: ``max_depth - d + 1``), for ``b`` up to the largest minimum depth;
+      any larger budget allows every alternative (the last entry).
+    """
+
+    grammar: Grammar
+    productions: Mapping[str, tuple[Symbols, ...]]
+    children: Mapping[str, tuple[tuple[str, ...], ...]]
+    min_depth: Mapping[str, tuple[int, ...]]
+    max_depth: Mapping[str, tuple[float, ...]]
+    nt_max_depth: Mapping[str, float]
+    leaves: Mapping[str, tuple[Derivation | None, ...]]
+    by_budget: Mapping[str, tuple[tuple[int, ...], ...]]
+
+    def allowed(self, nt: str, budget: int) -> tuple[int, ...]:
+        """Alternatives of ``nt`` that finish within ``budget`` levels (possibly none)."""
+        if budget < 0:
+            return ()
+        table = self.by_budget[nt]
+        return table[budget] if budget < len(table) else table[-1]
+
+
+# Tables for the grammars seen recently. Keyed by id(); the entry holds the grammar itself, so the
+# id cannot be reused while the entry lives, and a hit is confirmed with ``is``. (Hashing a
+# Grammar walks every symbol, which would cost more than a whole mapping.)
+_TABLES: dict[int, GrammarTables] = {}
+_TABLES_MAX = 16
+
+
+def grammar_tables(grammar: Grammar) -> GrammarTables:
+    """The (cached) lookup tables of an analysed grammar.
+
+    Raises ``ValueError`` if the grammar lacks the analysis fields that
+    :func:`symalr.grammar.load_grammar` fills in (a programming error, not a user error).
+    """
+    hit = _TABLES.get(id(grammar))
+    if hit is not None and hit.grammar is grammar:
+        return hit
+    tables = _build_tables(grammar)
+    if len(_TABLES) >= _TABLES_MAX:
+        _TABLES.pop(next(iter(_TABLES)))
+    _TABLES[id(grammar)] = tables
+    return tables
+
+
+def _build_tables(grammar: Grammar) -> GrammarTables:
+    names = [r.name for r in grammar.rules]
+    if not names or any(nt not in grammar.production_min_depth for nt in names):
+        raise ValueError("grammar has no depth analysis; load it with symalr.grammar.load_grammar")
+    productions = {
+        r.name: tuple(tuple((s.nonterminal, s.text) for s in p.symbols) for p in r.productions)
+        for r in grammar.rules
+    }
+    children = {r.name: tuple(p.nonterminals for p in r.productions) for r in grammar.rules}
+    min_depth = {nt: tuple(int(d) for d in grammar.production_min_depth[nt]) for nt in names}
+    nt_max = _max_depths(children, grammar.recursive)
+    max_depth = {
+        nt: tuple(1 + max((nt_max[c] for c in kids), default=0) for kids in children[nt])
+        for nt in names
+    }
+    by_budget = {}
+    for nt in names:
+        top = max(min_depth[nt], default=0)
+        by_budget[nt] = tuple(
+            tuple(i for i, d in enumerate(min_depth[nt]) if d <= b) for b in range(top + 1)
+        )
+    leaves = {
+        nt: tuple(
+            None if kids else Derivation(nt, i, tuple(text for _, text in productions[nt][i]))
+            for i, kids in enumerate(children[nt])
+        )
+        for nt in names
+    }
+    return GrammarTables(
+        grammar, productions, children, min_depth, max_depth, nt_max, leaves, by_budget
+    )
+
+
+def _max_depths(
+    children: Mapping[str, tuple[tuple[str, ...], ...]], recursive: frozenset[str]
+) -> dict[str, float]:
+    """Largest derivation depth per non-terminal: infinite if it can reach a recursive one."""
+    out: dict[str, float] = {}
+
+    def visit(nt: str) -> float:
+        if nt not in out:
+            if nt in recursive:
+                out[nt] = math.inf
+            else:  # not on a cycle, so this recursion terminates
+                out[nt] = 1 + max((visit(c) for kids in children[nt] for c in kids), default=0)
+        return out[nt]
+
+    for nt in children:
+        visit(nt)
+    return out
+
+
+def pick(rng: np.random.Generator, options: Sequence[int]) -> int:
+    """One of ``options``, uniformly, from a single ``rng.random()`` draw (about three times
+    cheaper than ``rng.integers``; the bias, ``len(options) / 2**53``, is immaterial)."""
+    return options[min(int(rng.random() * len(options)), len(options) - 1)]
+
+
+def check_max_depth(grammar: Grammar, max_depth: int) -> None:
+    """Raise :class:`ConfigError` unless the grammar's start symbol fits in ``max_depth``."""
+    need = grammar_tables(grammar).min_depth[grammar.start]
+    least = min(need)
+    if isinstance(max_depth, bool) or not isinstance(max_depth, Integral) or max_depth < least:
+        raise ConfigError(
+            f"max_depth {max_depth!r}: grammar {grammar.path} needs a tree depth of at least {least}"
+        )
+
+
+def validate_genotype(grammar: Grammar, genotype: Genotype) -> None:
+    """Raise :class:`GenotypeError` for a key that is no non-terminal of the grammar, or a gene
+    that is not a sequence of integers. Range and depth are the mapper's business."""
+    tables = grammar_tables(grammar)
+    if not isinstance(genotype, Genotype):
+        raise GenotypeError(f"genotype: expected a Genotype, got {type(genotype).__name__}")
+    for nt, gene in genotype.genes.items():
+        if nt not in tables.productions:
+            raise GenotypeError(f"genotype: <{nt}> is not a non-terminal of {grammar.path}")
+        if isinstance(gene, (str, bytes)) or not isinstance(gene, Sequence):
+            raise GenotypeError(f"genotype: gene <{nt}> is not a list of production indices")
+        for k, codon in enumerate(gene):
+            if type(codon) is not int and (
+                isinstance(codon, bool) or not isinstance(codon, Integral)
+            ):
+                raise GenotypeError(f"genotype: codon <{nt}>[{k}] = {codon!r} is not an integer")
+
+
+def map_genotype(
+    grammar: Grammar,
+    genotype: Genotype,
+    max_depth: int,
+    rng: np.random.Generator | None = None,
+) -> tuple[Genotype, Derivation]:
+    """Map ``genotype`` to its derivation tree, repairing codons with ``rng``.
+
+    Returns ``(used, tree)``: ``used`` is a new genotype holding exactly the codons the mapping
+    consumed (repaired ones included, unused trailing codons dropped, non-terminals that were
+    never expanded absent), so ``map_genotype(grammar, used, max_depth)`` without an ``rng``
+    gives the same tree. ``tree.depth() <= max_depth`` always. The input is never modified.
+
+    Raises :class:`GenotypeError` for unknown non-terminals or non-integer codons, and, when
+    ``rng`` is None, for a codon that is missing, out of range or not allowed at its depth.
+    Raises :class:`ConfigError` if ``max_depth`` is below the grammar's minimum depth.
+    """
+    validate_genotype(grammar, genotype)
+    check_max_depth(grammar, max_depth)
+    tables = grammar_tables(grammar)
+    genes = genotype.genes
+    productions = tables.productions
+    min_depth = tables.min_depth
+    allowed_for = tables.allowed
+    leaves = tables.leaves
+    used: dict[str, list[int]] = {}
+
+    def expand(nt: str, budget: int) -> Derivation:
+        # budget = max_depth - depth + 1: the subtree depth still available at this node
+        codons = used.get(nt)
+        if codons is None:
+            codons = used[nt] = []
+        gene = genes.get(nt, ())
+        pos = len(codons)
+        depths = min_depth[nt]
+        choice = gene[pos] if pos < len(gene) else -1
+        if not (0 <= choice < len(depths) and depths[choice] <= budget):
+            if rng is None:
+                depth = max_depth - budget + 1
+                raise GenotypeError(_repair_reason(tables, nt, gene, pos, depth, max_depth))
+            allowed = allowed_for(nt, budget)
+            choice = pick(rng, allowed)
+        choice = int(choice)
+        codons.append(choice)
+        leaf = leaves[nt][choice]
+        if leaf is not None:
+            return leaf
+        kids = []
+        for is_nt, text in productions[nt][choice]:
+            kids.append(expand(text, budget - 1) if is_nt else text)
+        return Derivation(nt, choice, tuple(kids))
+
+    tree = expand(grammar.start, max_depth)
+    order = [r.name for r in grammar.rules]
+    return Genotype({nt: tuple(used[nt]) for nt in order if used.get(nt)}), tree
+
+
+def _repair_reason(
+    tables: GrammarTables, nt: str, gene: Sequence[int], pos: int, depth: int, max_depth: int
+) -> str:
+    """The one-line message for a codon that would need repair when no rng is given."""
+    n = len(tables.productions[nt])
+    if pos >= len(gene):
+        return f"genotype: gene <{nt}> has {len(gene)} codon(s); the mapping needs codon {pos}"
+    codon = gene[pos]
+    if not 0 <= codon < n:
+        return f"genotype: codon <{nt}>[{pos}] = {codon} is out of range 0..{n - 1}"
+    need = depth - 1 + tables.min_depth[nt][codon]
+    return (
+        f"genotype: codon <{nt}>[{pos}] = {codon} at tree depth {depth} needs depth {need}, "
+        f"above max_depth {max_depth}"
+    )
