@@ -39,9 +39,10 @@ class divide_no_nan(sympy.Function):  # noqa: N801 - the operator's name in the 
             return a / b
         return None
 
-    def _latex(self, printer):
+    def _latex(self, printer, exp=None):
         a, b = (printer._print(x) for x in self.args)
-        return rf"\operatorname{{div}}_0\!\left({a},\ {b}\right)"
+        out = rf"\operatorname{{div}}_0\!\left({a},\ {b}\right)"
+        return out if exp is None else rf"{out}^{{{exp}}}"
 
 
 @cache
@@ -207,6 +208,15 @@ def parse_program(text: str, resolve, where: str = "<phenotype>", num=None):
 def to_text(expr: sympy.Expr) -> str:
     """Print an expression in the spec language (parses back to an equal expression)."""
     return sympy.sstr(expr, order="none")
+
+
+def ieee(expr: sympy.Expr) -> sympy.Expr:
+    """Map SymPy's complex results onto IEEE float semantics: the imaginary unit (from the
+    square root or fractional power of a provably negative value) and complex infinity become
+    NaN, which then propagates through the expression as it would in float arithmetic."""
+    if expr.has(sympy.I, sympy.zoo):
+        return expr.xreplace({sympy.I: sympy.nan, sympy.zoo: sympy.nan})
+    return expr
 
 
 def free_names(expr: sympy.Expr) -> frozenset[str]:

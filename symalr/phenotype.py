@@ -64,9 +64,9 @@ def spec_from_phenotype(
         funcs[target] = e
 
     updates = tuple(
-        (s, E.symbol(s) - funcs.get(ALR_FUNCTIONS[s], sympy.S.Zero)) for s in ALR_STATES
+        (s, E.ieee(E.symbol(s) - funcs.get(ALR_FUNCTIONS[s], sympy.S.Zero))) for s in ALR_STATES
     )
-    delta = -funcs.get(ALR_FUNCTIONS["w"], sympy.S.Zero)
+    delta = E.ieee(-funcs.get(ALR_FUNCTIONS["w"], sympy.S.Zero))
     hps = tuple(
         HyperParam(f"c_{i + 1}", v, low=0.0, high=max(1.0, v)) for i, v in enumerate(constants)
     )

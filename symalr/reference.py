@@ -127,8 +127,10 @@ class ReferenceStepper:
             env[s] = new
         delta = np.broadcast_to(self.ev(self.spec.delta, env), self.w.shape).astype(self.dtype)
         if self.lr_mult != 1.0:
-            delta = (delta * self.ev.const(self.lr_mult)).astype(self.dtype)
-        self.w = (self.w + delta).astype(self.dtype)
+            with np.errstate(all="ignore"):
+                delta = (delta * self.ev.const(self.lr_mult)).astype(self.dtype)
+        with np.errstate(all="ignore"):
+            self.w = (self.w + delta).astype(self.dtype)
         return self.w
 
 

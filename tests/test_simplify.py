@@ -122,3 +122,29 @@ def test_simplify_is_idempotent_and_deterministic():
     once = simplify(spec_from_phenotype(ADES_TEXT))
     assert simplify(once) == once
     assert simplify(spec_from_phenotype(ADES_TEXT)) == once
+
+
+@pytest.mark.parametrize("grammar_name", ["alr", "alr-grad"])
+def test_random_individuals_simplify_to_equivalent_specs(grammar_name):
+    """Simplification never fails on random individuals and changes no finite update."""
+    from symalr.grammar import load_grammar
+    from symalr.screen import static_rejection
+    from symalr.sge import DEFAULT_MAX_DEPTH, map_genotype, random_population
+
+    grammar = load_grammar(grammar_name)
+    rng = np.random.default_rng(11)
+    w0 = rng.normal(scale=0.1, size=24)
+    grads = [rng.normal(scale=0.05, size=24) for _ in range(4)]
+    for genotype in random_population(grammar, 120, np.random.default_rng(5), DEFAULT_MAX_DEPTH):
+        _, derivation = map_genotype(grammar, genotype, DEFAULT_MAX_DEPTH)
+        raw = spec_from_phenotype(derivation.text())
+        simple = simplify(raw)
+        assert len(simple.states) <= len(raw.states)
+        static_rejection(simple)
+        fingerprint(simple)
+        with np.errstate(all="ignore"):
+            a = np.array(run_reference(raw, w0, grads, dtype=np.float64))
+            b = np.array(run_reference(simple, w0, grads, dtype=np.float64))
+            both = np.isfinite(a) & np.isfinite(b) & (np.abs(a) < 1e6)
+        np.testing.assert_allclose(a[both], b[both], rtol=1e-6, atol=1e-9,
+                                   err_msg=derivation.text())
