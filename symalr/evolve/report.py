@@ -1,0 +1,112 @@
+"""The end-of-run report (SPEC §7): best optimizers in LaTeX, the best one as torch code, and
+the fitness-over-generations plot (like the paper's Figure 2: the best and the mean fitness of
+the population, each averaged over the runs with a band of one standard deviation).
+
+Files written to the report folder:
+
+- ``best.tex``: the update rules of the top optimizers (align blocks, amsmath), each preceded
+  by a comment with its fitness and provenance;
+- ``best_optimizer.py``: the rank-1 optimizer as a standalone torch module (``symalr export``);
+- ``fitness.png`` and ``fitness.csv``: per generation, the mean and standard deviation over
+  the runs of the best and of the mean fitness.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from symalr.evolve.query import individual_spec
+from symalr.evolve.store import IndividualRow, Store
+
+
+@dataclass(frozen=True)
+class Curves:
+    """``best[r, g]`` and ``mean[r, g]`` of run ``r`` at generation ``generations[g]``, for
+    the generations every run has completed."""
+
+    generations: np.ndarray
+    best: np.ndarray
+    mean: np.ndarray
+
+
+def fitness_curves(store: Store, run_ids: list[int]) -> Curves:
+    per_run = [store.generations(r) for r in run_ids]
+    n = min((len(rows) for rows in per_run), default=0)
+    best = np.array([[g.best for g in rows[:n]] for rows in per_run], dtype=float)
+    mean = np.array([[g.mean for g in rows[:n]] for rows in per_run], dtype=float)
+    return Curves(np.arange(n), best.reshape(len(run_ids), n), mean.reshape(len(run_ids), n))
+
+
+def write_csv(curves: Curves, path: Path) -> None:
+    with open(path, "w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["generation", "best_mean", "best_sd", "mean_mean", "mean_sd", "runs"])
+        for k, g in enumerate(curves.generations):
+            b, m = curves.best[:, k], curves.mean[:, k]
+            out.writerow([int(g), f"{b.mean():.6f}", f"{b.std():.6f}", f"{m.mean():.6f}",
+                          f"{m.std():.6f}", len(b)])
+
+
+def plot_fitness(curves: Curves, path: Path, title: str = "") -> None:
+    """Figure 2 style: best and mean fitness over generations, mean over runs +- one SD."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    x = curves.generations
+    for values, label, color in ((curves.best, "best fitness", "C0"),
+                                 (curves.mean, "mean population fitness", "C1")):
+        mu, sd = values.mean(axis=0), values.std(axis=0)
+        ax.plot(x, mu, color=color, label=label)
+        ax.fill_between(x, mu - sd, mu + sd, color=color, alpha=0.2, linewidth=0)
+    ax.set_xlabel("generation")
+    ax.set_ylabel("fitness (accuracy)")
+    runs = curves.best.shape[0]
+    ax.set_title(title or f"fitness over generations (mean ± SD over {runs} run(s))")
+    ax.set_ylim(bottom=0.0)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def best_latex(best: list[IndividualRow], db_path: Path) -> str:
+    """The LaTeX of each ranked optimizer, with a comment line naming it."""
+    from symalr.render.latex import update_rule_latex
+
+    blocks = []
+    for rank, row in enumerate(best, 1):
+        spec = individual_spec(row, f"evolved_rank{rank}", db_path)
+        blocks.append(
+            f"% rank {rank}: fitness {row.fitness:.4f} (run {row.run_id}, generation "
+            f"{row.generation}, individual {row.position}); canonical: {row.canonical}\n"
+            + update_rule_latex(spec)
+        )
+    return "\n\n".join(blocks)
+
+
+def write_report(store: Store, run_ids: list[int], out_dir: Path, top: int = 3) -> str:
+    """Write the report files for ``run_ids`` into ``out_dir``; return the LaTeX of the top
+    optimizers (empty when no individual was ranked)."""
+    from symalr.render.source import torch_source
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    curves = fitness_curves(store, run_ids)
+    if curves.generations.size:
+        write_csv(curves, out_dir / "fitness.csv")
+        plot_fitness(curves, out_dir / "fitness.png")
+    best = store.best_individuals(top, run_ids)
+    if not best:
+        return ""
+    latex = best_latex(best, store.path)
+    (out_dir / "best.tex").write_text(latex + "\n")
+    spec = individual_spec(best[0], "evolved_rank1", store.path)
+    (out_dir / "best_optimizer.py").write_text(torch_source(spec))
+    return latex

@@ -1,0 +1,58 @@
+"""What runs in an evaluation worker: one fitness computation from plain data (SPEC §6, §7).
+
+:func:`evaluate_job` takes and returns only JSON-ready values, so any executor (this process,
+a local process pool, Ray) can run it and ship its result. The fitness layer contains failures
+of the optimizer under test (see :mod:`symalr.train.fitness`); problems of the setup (missing
+data, bad config) raise :class:`~symalr.errors.SymalrError`, and anything else is a bug: both
+propagate to the executor, which re-raises them in the main process.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+import numpy as np
+
+from symalr.types import EvalResult
+
+
+def worker_name() -> str:
+    """``host:pid`` of this process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def evaluate_job(spec_json: str, fitness: dict[str, Any]) -> dict[str, Any]:
+    """Fitness of the spec ``spec_json`` (JSON text) under the fitness configuration ``fitness``
+    (:func:`symalr.train.config.to_dict` form), as :func:`result_to_dict` plus ``worker``."""
+    from symalr.spec import spec_loads
+    from symalr.train.algorithm import evaluate_spec
+    from symalr.train.config import from_dict
+
+    config = from_dict({**fitness, "splits": tuple(fitness["splits"])})
+    with np.errstate(all="ignore"):  # the static screen probes overflowing rules on purpose
+        result = evaluate_spec(spec_loads(spec_json, "<evaluation>"), config)
+    return {**result_to_dict(result), "worker": worker_name()}
+
+
+def result_to_dict(result: EvalResult) -> dict[str, Any]:
+    return {
+        "fitness": float(result.fitness),
+        "accuracies": [float(a) for a in result.accuracies],
+        "epochs": [int(e) for e in result.epochs],
+        "seconds": float(result.seconds),
+        "error": result.error,
+        "rejected": bool(result.rejected),
+    }
+
+
+def result_from_dict(data: dict[str, Any]) -> EvalResult:
+    return EvalResult(
+        fitness=float(data["fitness"]),
+        accuracies=tuple(float(a) for a in data["accuracies"]),
+        epochs=tuple(int(e) for e in data["epochs"]),
+        seconds=float(data["seconds"]),
+        error=data["error"],
+        rejected=bool(data["rejected"]),
+    )
