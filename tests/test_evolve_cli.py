@@ -72,6 +72,13 @@ def test_show_and_rank_lookup(finished):
     latex = symalr("latex", f"{db}#1")
     assert latex.returncode == 0 and "\\begin{align" in latex.stdout
     one_line_error(symalr("latex", f"{db}#999"), "rank 999 asked for")
+    exported = symalr("export", "--from", str(db), "--rank", "1")
+    assert exported.returncode == 0, exported.stderr
+    compile(exported.stdout, "evolved_rank1.py", "exec")
+    assert "(torch.optim.Optimizer):" in exported.stdout
+    assert exported.stdout == symalr("export", f"{db}#1").stdout
+    one_line_error(symalr("export", "--from", str(db), "--rank", "999"), "rank 999 asked for")
+    one_line_error(symalr("export", "ades", "--from", str(db)), "either an optimizer")
 
 
 def test_bad_config_is_exit_2_and_creates_nothing(tmp_path):

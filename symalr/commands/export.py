@@ -1,0 +1,67 @@
+"""``symalr export NAME|FILE|--from DB [--rank N] --backend torch|tf [--class-name X] [-o FILE]``.
+
+The module goes to standard output, or to ``-o FILE``; messages go to standard error. The
+source needs only torch (or keras 3 and tensorflow); see :mod:`symalr.render.source`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(subparsers) -> None:
+    """Register the ``export`` subcommand."""
+    parser = subparsers.add_parser(
+        "export",
+        help="print an optimizer as a standalone PyTorch or TensorFlow module",
+        description="Print a catalog optimizer, spec file or individual as a standalone "
+        "module: a torch.optim.Optimizer subclass (--backend torch) or a Keras 3 optimizer "
+        "(--backend tf).",
+    )
+    parser.add_argument("optimizer", metavar="NAME|FILE", nargs="?",
+                        help="catalog name, spec or individual JSON, DB#N")
+    parser.add_argument("--from", dest="from_db", metavar="DB",
+                        help="export an individual of an experiment database (symalr evolve)")
+    parser.add_argument("--rank", type=int, default=1, metavar="N",
+                        help="with --from: the N-th best individual (default 1)")
+    parser.add_argument("--backend", choices=("torch", "tf"), default="torch",
+                        help="target framework (default: torch)")
+    parser.add_argument("--class-name", metavar="X",
+                        help="name of the generated class (default: from the optimizer's name)")
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="write the module to FILE instead of standard output")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Resolve the optimizer, print its module, write it out."""
+    from symalr.errors import ExportError
+    from symalr.render.source import default_class_name, tf_source, torch_source
+    from symalr.resolve import resolve_optimizer
+
+    if (args.optimizer is None) == (args.from_db is None):
+        raise ExportError("give either an optimizer (NAME|FILE|DB#N) or --from DB [--rank N]")
+    if args.from_db is not None:
+        from pathlib import Path
+
+        from symalr.evolve.query import best_spec
+
+        if args.rank < 1:
+            raise ExportError(f"--rank must be at least 1, got {args.rank}")
+        spec = best_spec(Path(args.from_db), args.rank)
+    else:
+        spec = resolve_optimizer(args.optimizer)
+    render = torch_source if args.backend == "torch" else tf_source
+    text = render(spec, class_name=args.class_name)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as err:
+        raise ExportError(f"{args.output}: cannot write ({err.strerror})") from None
+    name = args.class_name or default_class_name(spec)
+    print(f"wrote {name} ({args.backend}) to {args.output}", file=sys.stderr)
+    return 0

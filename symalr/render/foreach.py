@@ -1,0 +1,469 @@
+"""Lower a hoisted spec (:mod:`symalr.render.hoist`) to in-place torch operations (SPEC §5).
+
+:func:`lower` turns the hoisted statements into a list of :class:`Op`: tensor operations that
+update the state tensors and the weight *in place*, using ``alpha=``, ``addcmul``, ``addcdiv``
+and ``lerp`` where a term has their shape, and few temporaries. The same list prints as
+per-tensor code (``torch.add(...)``, ``x.add_(...)``; TorchScript-compatible) or as
+multi-tensor code (``torch._foreach_add(...)``) with :func:`print_ops`. Operations without a
+``_foreach`` form (``divide_no_nan``, NaN-keeping ``sign``, number / tensor) run per tensor
+inside the multi-tensor code.
+
+Statement semantics are those of :mod:`symalr.spec`: a state's statement may read its old
+value; the lowering writes the new value into the state's own tensor only after every read of
+the old one (it evaluates those reads first), else computes into a temporary and copies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import sympy
+
+from .. import expr as E
+from .hoist import Hoisted
+from .printers import split_product
+
+# ---------------------------------------------------------------------------------- operations
+
+
+@dataclass(frozen=True)
+class Op:
+    """One tensor operation. ``out`` names a new temporary; ``None`` means in place on the
+    first argument. ``tensor[i]`` tells whether ``args[i]`` is a tensor (else a scalar)."""
+
+    fn: str
+    args: tuple[str, ...]
+    tensor: tuple[bool, ...]
+    kw: tuple[tuple[str, str], ...] = ()
+    out: str | None = None
+
+
+#: Operations with both a torch function/method and a ``torch._foreach_*`` form.
+NATIVE = frozenset(
+    {"add", "sub", "mul", "div", "addcmul", "addcdiv", "lerp", "pow", "sqrt", "abs", "neg",
+     "reciprocal", "copy"}
+)  # fmt: skip
+
+#: Per-tensor spellings of the operations without a ``_foreach`` form; ``{0}``... are the
+#: arguments. ``div0`` is ``divide_no_nan``; its spelling depends on which arguments are tensors.
+SPECIAL: dict[str, Callable[[tuple[str, ...], tuple[bool, ...]], str]] = {
+    "div0": lambda a, t: (
+        f"torch.where({a[1]} == 0, 0.0, {a[0]} / {a[1]})" if t[0] and t[1]
+        else f"torch.where({a[1]} == 0, 0.0, torch.div({a[0]}, {a[1]}))" if t[1]
+        else f"({a[0]} / {a[1]} if {a[1]} != 0.0 else torch.zeros_like({a[0]}))"
+    ),
+    "sign": lambda a, t: f"_nan_sign({a[0]})",
+    "rdiv": lambda a, t: f"torch.div({a[0]}, {a[1]})",
+}
+
+
+@dataclass(frozen=True)
+class _Val:
+    code: str
+    tensor: bool
+    owned: bool = False  # a temporary this lowering may overwrite
+
+
+@dataclass
+class Lowering:
+    """The result of :func:`lower`: the operations and what they need."""
+
+    ops: list[Op] = field(default_factory=list)
+    helpers: set[str] = field(default_factory=set)
+
+
+def lower(
+    hoisted: Hoisted,
+    tensor_ids: Mapping[str, str],
+    scalar_code: Callable[[sympy.Expr], str],
+) -> Lowering:
+    """Operations computing one step in place.
+
+    ``tensor_ids`` maps ``g``, ``w`` and each state name to its identifier; ``scalar_code``
+    prints a scalar (a number or a scalar symbol) as an identifier or literal.
+    """
+    low = _Lowerer(hoisted, tensor_ids, scalar_code)
+    for state, e in hoisted.updates:
+        low.assign(state, e)
+    low.accumulate_into(E.WEIGHT, hoisted.weight)
+    return Lowering(_release_early(low.ops), low.helpers)
+
+
+def _release_early(ops: list[Op]) -> list[Op]:
+    """Insert ``del`` after a temporary's last use when a later operation allocates, so that
+    memory is reused (warm in cache, no new pages) instead of growing."""
+    last: dict[str, int] = {}
+    for i, op in enumerate(ops):
+        for name in (*op.args, op.out):
+            if name is not None and name.startswith("_t"):
+                last[name] = i
+    out: list[Op] = []
+    for i, op in enumerate(ops):
+        out.append(op)
+        dead = [n for n, j in last.items() if j == i and n != op.out]
+        if dead and any(later.out is not None for later in ops[i + 1:]):
+            out.append(Op("del", tuple(dead), (True,) * len(dead)))
+    return out
+
+
+class _Lowerer:
+    def __init__(self, hoisted: Hoisted, tensor_ids, scalar_code):
+        self.tensor_names = hoisted.tensor_names
+        self.ids = dict(tensor_ids)
+        self.scalar_code = scalar_code
+        self.ops: list[Op] = []
+        self.helpers: set[str] = set()
+        self.cache: dict[sympy.Expr, _Val] = {}
+        self.ntemp = 0
+
+    # ------------------------------------------------------------------ basics
+
+    def is_tensor(self, e: sympy.Expr) -> bool:
+        return any(s.name in self.tensor_names for s in e.free_symbols)
+
+    def temp(self) -> str:
+        self.ntemp += 1
+        return f"_t{self.ntemp - 1}"
+
+    def emit(self, fn: str, args: list[_Val], kw=(), out: str | None = None) -> None:
+        self.ops.append(Op(fn, tuple(a.code for a in args), tuple(a.tensor for a in args),
+                           tuple(kw), out))
+
+    def read(self, e: sympy.Expr) -> _Val:
+        """A value to read (never to overwrite)."""
+        if e in self.cache:
+            return self.cache[e]
+        if not self.is_tensor(e):
+            return _Val(self.scalar_code(e), False)
+        if e.is_Symbol:
+            return _Val(self.ids[e.name], True)
+        return self.build(e, None)
+
+    def lead(self, e: sympy.Expr, dest: str | None) -> _Val:
+        """The first operand of an accumulation: built straight into ``dest`` when possible."""
+        if e in self.cache or e.is_Symbol or not self.is_tensor(e):
+            return self.read(e)
+        return self.build(e, dest)
+
+    def apply(self, fn: str, first: _Val, rest: list[_Val], kw=(), dest: str | None = None):
+        """``fn(first, *rest)``, in place when ``first`` may be overwritten or is ``dest``."""
+        if first.owned or (dest is not None and first.code == dest):
+            self.emit(fn, [first, *rest], kw)
+            return _Val(first.code, True, True)
+        if dest is not None:
+            self.emit("copy", [_Val(dest, True), first])
+            self.emit(fn, [_Val(dest, True), *rest], kw)
+            return _Val(dest, True, True)
+        reused = self.reuse_operand(fn, first, rest, kw)
+        if reused is not None:
+            return reused
+        out = self.temp()
+        self.emit(fn, [first, *rest], kw, out=out)
+        return _Val(out, True, True)
+
+    def reuse_operand(self, fn: str, first: _Val, rest: list[_Val], kw) -> _Val | None:
+        """``first + b``, ``first * b``, ``first + b*c``, ``first + b/c`` computed in the
+        temporary ``b`` when it dies here: one allocation less (allocations of large tensors
+        cost page faults under glibc's default malloc), the same value exactly."""
+        if kw or fn not in ("add", "mul", "addcmul", "addcdiv") or not rest[0].owned:
+            return None
+        b = rest[0]
+        if fn in ("addcmul", "addcdiv"):
+            self.emit("mul" if fn == "addcmul" else "div", [b, rest[1]])
+            fn = "add"
+        self.emit(fn, [b, first])
+        return b
+
+    def special(self, fn: str, args: list[_Val]) -> _Val:
+        out = self.temp()
+        if fn == "sign":
+            self.helpers.add("_nan_sign")
+        self.emit(fn, args, out=out)
+        return _Val(out, True, True)
+
+    # ------------------------------------------------------------------ statements
+
+    def assign(self, state: str, e: sympy.Expr) -> None:
+        target = self.ids[state]
+        self.cache = {}
+        if not self.is_tensor(e):
+            self.emit("fill", [_Val(target, True), _Val(self.scalar_code(e), False)])
+            return
+        if e.is_Symbol and e.name == state:
+            return
+        if state not in {s.name for s in e.free_symbols} or self.prepare_spine(e, state):
+            self.build(e, target)
+            return
+        value = self.build(e, None)
+        self.emit("copy", [_Val(target, True), value])
+
+    def accumulate_into(self, name: str, term: sympy.Expr) -> None:
+        """``name += term`` in place (the weight update)."""
+        self.cache = {}
+        target = _Val(self.ids[name], True)
+        if self.is_tensor(term):
+            self.accumulate(target, term, target.code)
+        else:
+            self.apply("add", target, [self.read(term)], dest=target.code)
+
+    def prepare_spine(self, e: sympy.Expr, state: str) -> bool:
+        """Can ``e`` be computed in place in ``state``'s tensor? Its leading operands must lead
+        to the state itself; every other operand that reads the state is evaluated now."""
+        pending: list[sympy.Expr] = []
+        node = e
+        while not node.is_Symbol:
+            parts = self.spine_parts(node, state)
+            if parts is None:
+                return False
+            node, others = parts
+            pending.extend(x for x in others if state in {s.name for s in x.free_symbols})
+        if node.name != state or any(x.is_Symbol for x in pending):
+            return False
+        for x in pending:
+            if x not in self.cache:
+                v = self.read(x)
+                self.cache[x] = _Val(v.code, v.tensor)
+        return True
+
+    def spine_parts(self, node: sympy.Expr, state: str):
+        """``(lead, other operands)`` as :meth:`build` would read them, or None."""
+        if node.is_Add:
+            lerp = self.match_lerp(node)
+            if lerp is not None:
+                return lerp[0], [lerp[1]]
+            tensors = self.ordered_tensor_args(node, state)
+            others = []
+            for term in tensors[1:]:
+                pattern = self.term_pattern(term)
+                others.extend(pattern[1] if pattern else [term])
+            return tensors[0], others
+        if node.is_Mul:
+            num, den = self.factors(node, state)
+            if not num:
+                return None
+            return num[0], [*num[1:], *den]
+        if node.is_Pow:
+            others = [node.exp] if self.is_tensor(node.exp) else []
+            return (node.base, others) if self.is_tensor(node.base) else None
+        if isinstance(node, sympy.Abs):
+            return node.args[0], []
+        return None
+
+    @staticmethod
+    def reads(e: sympy.Expr, state: str) -> bool:
+        return e.is_Symbol and e.name == state
+
+    def ordered_tensor_args(self, node: sympy.Expr, state: str | None = None) -> list[sympy.Expr]:
+        """Tensor arguments of a sum; with two of them, the state's own first (exact)."""
+        tensors = [a for a in node.args if self.is_tensor(a)]
+        if state is not None and len(tensors) == 2 and self.reads(tensors[1], state):
+            tensors.reverse()
+        return tensors
+
+    # ------------------------------------------------------------------ patterns
+
+    def factors(self, e: sympy.Mul, state: str | None = None):
+        """Tensor numerator and denominator factors of a product (scalars excluded); with two
+        numerator factors, the state's own first (exact)."""
+        num, den = split_product(e)
+        num = [a for a in num if self.is_tensor(a)]
+        if state is not None and len(num) == 2 and self.reads(num[1], state):
+            num.reverse()
+        return num, [d for d in den if self.is_tensor(d)]
+
+    def dest_state(self, dest: str | None) -> str | None:
+        """The state whose tensor is ``dest`` (for the exact reordering), if any."""
+        return next((n for n, i in self.ids.items() if i == dest), None)
+
+    def coefficient(self, e: sympy.Mul) -> sympy.Expr | None:
+        """The product's scalar factor, or None (after hoisting there is at most one)."""
+        scalars = [a for a in e.args if not self.is_tensor(a)]
+        return scalars[0] if scalars else None
+
+    def term_pattern(self, term: sympy.Expr):
+        """``(fn, operands, coefficient)`` to add ``term`` with one fused op, or None."""
+        if not term.is_Mul:
+            return None
+        c = self.coefficient(term)
+        if c is not None and c.is_Rational and not c.is_Integer and c.p == 1:
+            return None  # a division by a number: the reference divides
+        num, den = self.factors(term)
+        if len(num) == 1 and not den and num[0].is_Pow and num[0].exp == 2:
+            return ("addcmul", [num[0].base, num[0].base], c)
+        if len(num) == 1 and not den:
+            return ("add", [num[0]], c)
+        if len(num) == 2 and not den:
+            return ("addcmul", num, c)
+        if len(num) == 1 and len(den) == 1:
+            return ("addcdiv", [num[0], den[0]], c)
+        return None
+
+    def match_lerp(self, node: sympy.Add):
+        """``S + c*(X - S)`` -> ``(S, X, c)`` (``torch.lerp(S, X, c)``), else None."""
+        args = node.args
+        if len(args) != 2:
+            return None
+        for s, other in ((args[0], args[1]), (args[1], args[0])):
+            if not (s.is_Symbol and self.is_tensor(s) and other.is_Mul and len(other.args) == 2):
+                continue
+            c, inner = other.args
+            if self.is_tensor(c):
+                c, inner = inner, c
+            if self.is_tensor(c) or not inner.is_Add or len(inner.args) != 2:
+                continue
+            for x, neg in ((inner.args[0], inner.args[1]), (inner.args[1], inner.args[0])):
+                if neg == -s and self.is_tensor(x) and s not in x.free_symbols:
+                    return s, x, c
+        return None
+
+    # ------------------------------------------------------------------ expressions
+
+    def build(self, e: sympy.Expr, dest: str | None) -> _Val:
+        """Compute tensor expression ``e`` into a temporary, or into ``dest`` when given."""
+        if e.is_Symbol:
+            if dest is None:
+                raise AssertionError("a symbol is read, not built")
+            if self.ids[e.name] != dest:
+                self.emit("copy", [_Val(dest, True), self.read(e)])
+            return _Val(dest, True, True)
+        if e.is_Add:
+            v = self.build_add(e, dest)
+        elif e.is_Mul:
+            v = self.build_mul(e, dest)
+        elif e.is_Pow:
+            v = self.build_pow(e, dest)
+        elif isinstance(e, sympy.Abs):
+            v = self.apply("abs", self.lead(e.args[0], dest), [], dest=dest)
+        elif isinstance(e, sympy.sign):
+            v = self.special("sign", [self.read(e.args[0])])
+        elif isinstance(e, E.divide_no_nan):
+            v = self.special("div0", [self.read(a) for a in e.args])
+        else:  # pragma: no cover - the printers' check rejects other nodes first
+            raise AssertionError(f"unsupported node {type(e).__name__}")
+        if dest is not None and v.code != dest:
+            self.emit("copy", [_Val(dest, True), v])
+            return _Val(dest, True, True)
+        return v
+
+    def build_add(self, e: sympy.Add, dest: str | None) -> _Val:
+        lerp = self.match_lerp(e)
+        if lerp is not None:
+            s, x, c = lerp
+            xv = self.read(x)
+            return self.apply("lerp", self.read(s), [xv, self.read(c)], dest=dest)
+        tensors = self.ordered_tensor_args(e, self.dest_state(dest))
+        scalars = [a for a in e.args if not self.is_tensor(a)]
+        acc = self.lead(tensors[0], dest)
+        for term in tensors[1:]:
+            acc = self.accumulate(acc, term, dest)
+        for s in scalars:
+            acc = self.apply("add", acc, [self.read(s)], dest=dest)
+        return acc
+
+    def accumulate(self, acc: _Val, term: sympy.Expr, dest: str | None) -> _Val:
+        """``acc + term`` with one fused op where the term allows."""
+        pattern = None if term in self.cache else self.term_pattern(term)
+        if pattern is None:
+            return self.apply("add", acc, [self.read(term)], dest=dest)
+        fn, operands, c = pattern
+        seen: dict[sympy.Expr, _Val] = {}
+        vals = [seen.setdefault(x, self.read(x)) if x not in seen else seen[x] for x in operands]
+        if c is None:
+            return self.apply(fn, acc, vals, dest=dest)
+        if fn == "add" and c == -1:
+            return self.apply("sub", acc, vals, dest=dest)
+        key = "alpha" if fn == "add" else "value"
+        return self.apply(fn, acc, vals, ((key, self.scalar_code(c)),), dest=dest)
+
+    def build_mul(self, e: sympy.Mul, dest: str | None) -> _Val:
+        c = self.coefficient(e)
+        num, den = self.factors(e, self.dest_state(dest))
+        divisor = None
+        if c is not None and c.is_Rational and not c.is_Integer and c.p == 1:
+            divisor, c = sympy.Integer(c.q), None
+        if not num:
+            numerator = c if c is not None else sympy.Float(1.0)
+            acc = self.special("rdiv", [self.read(numerator), self.read(den[0])])
+            den = den[1:]
+        else:
+            acc = self.lead(num[0], dest)
+            if c is not None and c == -1 and len(num) == 1 and not den and divisor is None:
+                return self.apply("neg", acc, [], dest=dest)
+            if c is not None:
+                acc = self.apply("mul", acc, [self.read(c)], dest=dest)
+            for x in num[1:]:
+                acc = self.apply("mul", acc, [self.read(x)], dest=dest)
+        if divisor is not None:
+            acc = self.apply("div", acc, [self.read(divisor)], dest=dest)
+        for d in den:
+            acc = self.apply("div", acc, [self.read(d)], dest=dest)
+        return acc
+
+    def build_pow(self, e: sympy.Pow, dest: str | None) -> _Val:
+        base, exp = e.args
+        if not self.is_tensor(base):
+            return self.special_pow(base, exp)
+        if exp == sympy.S.Half:
+            return self.apply("sqrt", self.lead(base, dest), [], dest=dest)
+        if exp == -sympy.S.Half:
+            root = self.apply("sqrt", self.lead(base, dest), [], dest=dest)
+            return self.apply("reciprocal", root, [], dest=dest)
+        if exp == -1:
+            return self.apply("reciprocal", self.lead(base, dest), [], dest=dest)
+        if exp == 2:
+            b = self.lead(base, dest)
+            return self.apply("mul", b, [_Val(b.code, True)], dest=dest)
+        return self.apply("pow", self.lead(base, dest), [self.read(exp)], dest=dest)
+
+    def special_pow(self, base: sympy.Expr, exp: sympy.Expr) -> _Val:
+        out = self.temp()
+        self.emit("pow", [self.read(base), self.read(exp)], out=out)
+        return _Val(out, True, True)
+
+
+# ---------------------------------------------------------------------------------- printing
+
+
+def _call_args(op: Op, args: tuple[str, ...]) -> str:
+    return ", ".join([*args, *(f"{k}={v}" for k, v in op.kw)])
+
+
+def print_op_tensor(op: Op) -> list[str]:
+    """One operation as per-tensor torch code (TorchScript-compatible)."""
+    if op.fn in SPECIAL:
+        return [f"{op.out} = {SPECIAL[op.fn](op.args, op.tensor)}"]
+    if op.fn == "del":
+        return [f"del {', '.join(op.args)}"]
+    if op.fn == "fill":
+        return [f"{op.args[0]}.fill_({op.args[1]})"]
+    if op.out is None:
+        return [f"{op.args[0]}.{op.fn}_({_call_args(op, op.args[1:])})"]
+    return [f"{op.out} = torch.{op.fn}({_call_args(op, op.args)})"]
+
+
+def print_op_foreach(op: Op) -> list[str]:
+    """One operation as multi-tensor code over lists (``torch._foreach_*``)."""
+    if op.fn == "del":
+        return print_op_tensor(op)
+    lists = [a for a, t in zip(op.args, op.tensor) if t]
+    loop_vars = [f"_{chr(ord('a') + i)}" for i in range(len(lists))]
+    if op.fn in SPECIAL or op.fn == "fill":
+        it = iter(loop_vars)
+        per = tuple(next(it) if t else a for a, t in zip(op.args, op.tensor))
+        source = lists[0] if len(lists) == 1 else f"zip({', '.join(lists)})"
+        if op.fn == "fill":
+            return [f"for {loop_vars[0]} in {source}:", f"    {loop_vars[0]}.fill_({per[1]})"]
+        return [f"{op.out} = [{SPECIAL[op.fn](per, op.tensor)} "
+                f"for {', '.join(loop_vars)} in {source}]"]
+    if op.fn not in NATIVE:  # pragma: no cover - the lowering emits only known ops
+        raise AssertionError(op.fn)
+    if op.out is None:
+        return [f"torch._foreach_{op.fn}_({_call_args(op, op.args)})"]
+    return [f"{op.out} = torch._foreach_{op.fn}({_call_args(op, op.args)})"]
+
+
+def print_ops(ops: list[Op], mode: str) -> list[str]:
+    """Print operations for ``mode`` ``"tensor"`` or ``"foreach"``."""
+    printer = print_op_tensor if mode == "tensor" else print_op_foreach
+    return [line for op in ops for line in printer(op)]

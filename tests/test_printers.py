@@ -1,0 +1,276 @@
+"""The code printers (symalr.render.printers) and the torch lowering (symalr.render.foreach).
+
+One-line tests per mapping; the NumPy printer against the reference Evaluator on random
+expressions; the plain-float printer and its IEEE helpers against NumPy float64; strictness.
+Numerical agreement of the torch and TF printers is tested through the exported modules.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import sympy
+
+from symalr import catalog
+from symalr import expr as E
+from symalr.errors import ExportError
+from symalr.reference import Evaluator
+from symalr.render import foreach as F
+from symalr.render import hoist as H
+from symalr.render.printers import (
+    HELPERS,
+    NumPyPrinter,
+    ScalarPrinter,
+    TFPrinter,
+    TorchPrinter,
+    check_supported,
+    helper_source,
+)
+
+x, y = E.symbol("x"), E.symbol("y")
+c = E.symbol("c", positive=True)
+NAMES = {"x": "x", "y": "y", "c": "c"}
+
+
+@pytest.mark.parametrize(
+    "expr, torch_text, tf_text, numpy_text",
+    [
+        (sympy.sqrt(x), "torch.sqrt(x)", "tf.sqrt(x)", "np.sqrt(x)"),
+        (x**2, "torch.square(x)", "tf.square(x)", "np.square(x)"),
+        (x**c, "torch.pow(x, c)", "tf.pow(x, c)", "np.power(x, c)"),
+        (x**3, "torch.pow(x, 3.0)", "tf.pow(x, tf.constant(3.0, dtype))", "np.power(x, 3.0)"),
+        (sympy.Abs(x), "torch.abs(x)", "tf.abs(x)", "np.abs(x)"),
+        (sympy.sign(x), "_nan_sign(x)", "tf.sign(x)", "np.sign(x)"),
+        (x / y, "x/y", "x/y", "x/y"),
+        (x / 2, "x/2.0", "x/2.0", "x/2.0"),
+        (3 * x / 2, "1.5*x", "1.5*x", "1.5*x"),
+        (0.5 / x, "torch.div(0.5, x)", "0.5/x", "0.5/x"),
+        (1 / x, "torch.div(1.0, x)", "1.0/x", "1.0/x"),
+        (1 / sympy.sqrt(x), "1.0/torch.sqrt(x)", "1.0/tf.sqrt(x)", "1.0/np.sqrt(x)"),
+        (x - y, "x - y", "x - y", "x - y"),
+        (-x * y, "-x*y", "-x*y", "-x*y"),
+        (c * (x + y), "c*(x + y)", "c*(x + y)", "c*(x + y)"),
+        (x + sympy.nan, 'float("nan")', 'float("nan")', "np.nan"),
+        (x + sympy.sqrt(2), "x + 1.4142135623730951", "x + 1.4142135623730951",
+         "x + 1.4142135623730951"),
+        (E.divide_no_nan(x, y), "torch.where(y == 0, 0.0, x/y)",
+         "tf.math.divide_no_nan(x, y)", "np.where(y == 0, 0.0, x/np.where(y == 0, 1.0, y))"),
+        (E.divide_no_nan(2, y), "torch.where(y == 0, 0.0, torch.div(2.0, y))",
+         "tf.math.divide_no_nan(tf.constant(2.0, dtype), y)",
+         "np.where(y == 0, 0.0, 2.0/np.where(y == 0, 1.0, y))"),
+    ],
+)
+def test_mapping_tables(expr, torch_text, tf_text, numpy_text):
+    assert TorchPrinter(NAMES).doprint(expr) == torch_text
+    assert TFPrinter(NAMES).doprint(expr) == tf_text
+    assert NumPyPrinter(NAMES).doprint(expr) == numpy_text
+
+
+@pytest.mark.parametrize(
+    "expr, text, helpers",
+    [
+        (1 - c, "1.0 - c", set()),
+        (sympy.sqrt(c), "_sqrt(c)", {"_sqrt"}),
+        (c**x, "_pow(c, x)", {"_pow"}),
+        (x / c, "_div(x, c)", {"_div"}),
+        (c**2, "c*c", set()),
+        (E.divide_no_nan(x, y), "_div0(x, y)", {"_div0"}),
+        (sympy.sign(x), "_sign(x)", {"_sign"}),
+        (x + sympy.nan, "math.nan", set()),
+    ],
+)
+def test_scalar_printer(expr, text, helpers):
+    p = ScalarPrinter(NAMES)
+    assert p.doprint(expr) == text
+    assert p.helpers == helpers
+
+
+def test_helpers_recorded():
+    p = TorchPrinter(NAMES)
+    p.doprint(sympy.sign(x) + x)
+    assert p.helpers == {"_nan_sign"}
+
+
+@pytest.mark.parametrize("printer", [TorchPrinter, TFPrinter, NumPyPrinter, ScalarPrinter])
+def test_strict_unsupported_node(printer):
+    with pytest.raises(ExportError, match="unsupported operation 'cos'"):
+        printer(NAMES).doprint(sympy.cos(x) + y)
+
+
+def test_complex_constant_is_an_error():
+    with pytest.raises(ExportError, match="unsupported operation 'ImaginaryUnit'"):
+        TorchPrinter(NAMES).doprint(x + sympy.sqrt(-2))
+
+
+def test_unknown_symbol_is_an_error():
+    with pytest.raises(ExportError, match="no identifier for symbol 'y'"):
+        TorchPrinter({"x": "x"}).doprint(x + y)
+
+
+# ----------------------------------------------------------------------------- against reference
+
+
+def _random_expr(rng: np.random.Generator, depth: int) -> sympy.Expr:
+    leaves = [x, y, c, sympy.Float("0.0892170603"), sympy.Integer(2), sympy.Rational(1, 2)]
+    if depth == 0 or rng.random() < 0.25:
+        return leaves[rng.integers(len(leaves))]
+    ops = ["negative", "add", "subtract", "multiply", "pow", "square", "sqrt", "divide_no_nan",
+           "sign", "abs"]
+    name = ops[rng.integers(len(ops))]
+    arity, build = E.BUILDERS[name]
+    return build(*(_random_expr(rng, depth - 1) for _ in range(arity)))
+
+
+def _in_vocabulary(e: sympy.Expr) -> bool:
+    """SymPy may rewrite random nodes (e.g. ``cos``/``atan2`` for some real powers)."""
+    try:
+        check_supported(e, "test")
+    except ExportError:
+        return False
+    return bool(e.free_symbols)
+
+
+def _env(rng: np.random.Generator, dtype) -> dict:
+    vx = rng.normal(size=64).astype(dtype)
+    vy = rng.normal(size=64).astype(dtype)
+    vx[:4] = 0.0
+    vy[2:6] = 0.0
+    return {"x": vx, "y": vy, "c": dtype(0.75)}
+
+
+def test_numpy_printer_matches_reference_evaluator():
+    rng = np.random.default_rng(0)
+    ev = Evaluator(np.float32)
+    checked = 0
+    for _ in range(300):
+        e = _random_expr(rng, 4)
+        if not _in_vocabulary(e):
+            continue
+        env = _env(rng, np.float32)
+        want = np.broadcast_to(ev(e, env), (64,))
+        with np.errstate(all="ignore"):
+            got = np.broadcast_to(eval(NumPyPrinter(NAMES).doprint(e), {"np": np}, dict(env)),
+                                  (64,))
+        assert got.dtype == np.float32, e
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=str(e))
+        np.testing.assert_allclose(got, want, rtol=2e-6, atol=0, equal_nan=True, err_msg=str(e))
+        checked += 1
+    assert checked > 200
+
+
+def _helpers_namespace() -> dict:
+    ns: dict = {"math": math}
+    exec(helper_source(set(HELPERS) - {"_nan_sign"}), ns)  # our own printed helper source
+    return ns
+
+
+def test_scalar_printer_matches_reference_in_float64():
+    rng = np.random.default_rng(1)
+    ev = Evaluator(np.float64)
+    ns = _helpers_namespace()
+    checked = 0
+    for _ in range(400):
+        e = _random_expr(rng, 4)
+        if not _in_vocabulary(e):
+            continue
+        values = {"x": float(rng.normal()), "y": float(rng.choice([0.0, rng.normal()])),
+                  "c": 0.75}
+        want = float(ev(e, values))
+        got = eval(ScalarPrinter(NAMES).doprint(e), ns, dict(values))
+        assert isinstance(got, float), e
+        if math.isnan(want):
+            assert math.isnan(got), e
+        else:
+            assert got == pytest.approx(want, rel=1e-12, abs=1e-300), e
+        checked += 1
+    assert checked > 250
+
+
+@pytest.mark.parametrize(
+    "a, b", [(-8.0, 1 / 3), (0.0, -1.0), (-0.0, -1.0), (-0.0, -2.0), (2.0, 2000.0),
+             (-2.0, 2001.0), (math.nan, 0.0), (math.inf, -1.0), (0.5, math.inf), (-1.5, 2.0),
+             (3.0, 0.5), (1e-300, -2.0)],
+)
+def test_scalar_helpers_are_ieee(a, b):
+    ns = _helpers_namespace()
+    with np.errstate(all="ignore"):
+        checks = [
+            (ns["_pow"](a, b), np.power(np.float64(a), np.float64(b))),
+            (ns["_div"](a, b), np.divide(np.float64(a), np.float64(b))),
+            (ns["_div"](b, a), np.divide(np.float64(b), np.float64(a))),
+            (ns["_sqrt"](a), np.sqrt(np.float64(a))),
+            (ns["_sign"](a), np.sign(np.float64(a))),
+            (ns["_div0"](a, b), 0.0 if b == 0 else np.float64(a) / np.float64(b)),
+        ]
+    for got, want in checks:
+        assert (math.isnan(got) and math.isnan(want)) or got == want, (a, b, got, want)
+
+
+def test_render_imports_no_framework():
+    code = (
+        "import sys\n"
+        "from symalr import catalog\n"
+        "from symalr.render.source import tf_source, torch_source\n"
+        "for s in catalog.all_specs():\n"
+        "    torch_source(s); tf_source(s)\n"
+        "bad = [m for m in ('torch', 'tensorflow', 'keras') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+# ----------------------------------------------------------------------------- lowering
+
+
+def _lowered(name: str, mode: str) -> list[str]:
+    spec = catalog.get(name)
+    h = H.hoist(spec)
+    ids = {"g": "grad", "w": "param", **{s: s for s in spec.states}}
+    names = {"_lr": "lr", "t": "t", **{p.name: p.name for p in spec.hyperparams},
+             **{n: n for n, _ in h.scalars}}
+    return F.print_ops(F.lower(h, ids, ScalarPrinter(names).doprint).ops, mode)
+
+
+def test_hoisting_names_scalar_subexpressions():
+    h = H.hoist(catalog.get("adam"))
+    assert [n for n, _ in h.scalars] == ["_s0", "_s1", "_s2"]
+    assert h.scalars[2][1].free_symbols == {E.symbol(n, positive=True)
+                                             for n in ("lr", "beta_1", "beta_2", "t")}
+    assert h.used == ("epsilon", "_s0", "_s1", "_s2")
+
+
+def test_lowering_updates_in_place_with_fused_ops():
+    assert _lowered("adam", "tensor") == [
+        "m.lerp_(grad, _s0)",
+        "_t0 = torch.mul(grad, grad)",
+        "v.lerp_(_t0, _s1)",
+        "del _t0",
+        "_t1 = torch.sqrt(v)",
+        "_t1.add_(epsilon)",
+        "param.addcdiv_(m, _t1, value=_s2)",
+    ]
+    assert _lowered("ades", "foreach") == [
+        "_t0 = torch._foreach_add(grad, y)",
+        "_t1 = torch._foreach_add(y, beta_2)",
+        "torch._foreach_mul_(_t0, _t1)",  # y + t0*t1 computed in t0: no third temporary
+        "torch._foreach_add_(_t0, y)",
+        "torch._foreach_add_(y, _t0, alpha=_s0)",
+        "torch._foreach_add_(param, y, alpha=lr)",
+    ]
+    assert _lowered("rmsprop", "tensor")[:2] == ["v.mul_(rho)",
+                                                  "v.addcmul_(grad, grad, value=_s0)"]
+
+
+def test_lowering_copies_only_when_the_old_value_is_read_off_the_spine():
+    # ades-eq8 reads y inside y*g after its first in-place op could run: computed aside.
+    assert any("copy_" in line for line in _lowered("ades-eq8", "tensor"))
+    for name in ("ades", "adam", "rmsprop", "momentum", "nesterov", "sgd", "sign"):
+        assert not any("copy_" in line for line in _lowered(name, "tensor")), name
+
+
+def test_foreach_fallback_runs_per_tensor():
+    assert _lowered("sign", "foreach")[0] == "_t0 = [_nan_sign(_a) for _a in grad]"
