@@ -1,0 +1,121 @@
+"""Algorithm 1 (SPEC §6) independent of the backend, and the entry point :func:`evaluate_spec`.
+
+::
+
+    reason = static_rejection(spec)        -> floor fitness, rejected, no training
+    for k in 1..n_evaluations:
+        model <- initial weights (the same every time, from config.seed)
+        train on chunk k (early stopping on the validation set)
+        acc_k <- accuracy on the fitness set
+        stop if acc_k < min_accuracy
+    fitness = min(acc_k)
+
+Contract of the returned :class:`~symalr.types.EvalResult`:
+
+- ``fitness`` = min over the evaluations that ran; ``accuracies``/``epochs`` per evaluation;
+  ``seconds`` = wall time of the whole computation;
+- a NaN/Inf loss ends that evaluation, which keeps its measured accuracy (rows of non-finite
+  logits count as wrong); ``error`` notes where it happened;
+- an exception raised while exporting, importing, constructing or running the optimizer (or
+  the model on its output) is contained: fitness 0.0 (the floor), ``error`` =
+  ``"TypeName: message (evaluation k)"`` on one line, the evaluations before it kept;
+- past ``config.time_limit_s`` the computation stops: fitness 0.0, ``error`` starting with
+  ``"TimeoutError:"``;
+- a statically rejected spec: fitness 0.0, ``rejected=True``, ``error`` = the reason, and no
+  data is touched.
+
+Problems of the *setup* (missing data, bad config) are not contained: they raise
+:class:`~symalr.errors.SymalrError` before any evaluation. This module imports neither torch nor
+TensorFlow; each backend supplies the function that runs one evaluation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from symalr.train.config import FitnessConfig
+from symalr.types import EvalResult
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One evaluation's outcome: fitness-set accuracy, epochs started, why training ended
+    (``max_epochs``, ``early_stop``, ``nonfinite`` or ``time_limit``)."""
+
+    accuracy: float
+    epochs: int
+    stop_reason: str
+
+
+#: ``run_one(k, deadline) -> Evaluation`` trains and scores evaluation ``k`` (0-based); the
+#: deadline is a ``time.monotonic()`` value or None.
+RunOne = Callable[[int, "float | None"], Evaluation]
+
+
+def evaluation_seeds(seed: int, k: int) -> tuple[np.random.Generator, int]:
+    """(shuffling generator, framework seed) of evaluation ``k`` (0-based) under ``seed``."""
+    shuffle_ss, framework_ss = np.random.SeedSequence([int(seed), int(k)]).spawn(2)
+    return np.random.default_rng(shuffle_ss), int(framework_ss.generate_state(1)[0] >> 1)
+
+
+def one_line(exc: BaseException) -> str:
+    """``"TypeName: first line of the message"`` (at most 300 characters)."""
+    text = str(exc).strip().splitlines()
+    msg = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+    return msg if len(msg) <= 300 else msg[:297] + "..."
+
+
+def run_algorithm(run_one: RunOne, config: FitnessConfig) -> EvalResult:
+    """Algorithm 1's loop around ``run_one`` (see the module doc for the contract)."""
+    start = time.monotonic()
+    deadline = start + config.time_limit_s if config.time_limit_s is not None else None
+    accuracies: list[float] = []
+    epochs: list[int] = []
+    note = None
+
+    def result(fitness: float, error: str | None) -> EvalResult:
+        return EvalResult(fitness, tuple(accuracies), tuple(epochs),
+                          time.monotonic() - start, error)
+
+    for k in range(config.n_evaluations):
+        try:
+            ev = run_one(k, deadline)
+        except Exception as exc:  # the optimizer under test failed: contained, recorded
+            return result(0.0, f"{one_line(exc)} (evaluation {k + 1})")
+        if ev.stop_reason == "time_limit":
+            return result(0.0, f"TimeoutError: time limit of {config.time_limit_s:g} s "
+                               f"exceeded in evaluation {k + 1}, epoch {ev.epochs}")
+        if ev.stop_reason == "nonfinite" and note is None:
+            note = (f"non-finite loss in evaluation {k + 1}, epoch {ev.epochs}; "
+                    f"scored with its measured accuracy")
+        accuracies.append(ev.accuracy)
+        epochs.append(ev.epochs)
+        if ev.accuracy < config.min_accuracy:
+            break
+    return result(min(accuracies), note)
+
+
+def evaluate_spec(spec, config: FitnessConfig) -> EvalResult:
+    """Fitness of optimizer ``spec`` (a :class:`symalr.spec.OptimizerSpec`) under ``config``:
+    static rejection first, then Algorithm 1 with the code ``symalr export`` emits for the
+    configured backend (torch, or TF/Keras under XLA)."""
+    from symalr.screen import static_rejection
+
+    start = time.monotonic()
+    reason = static_rejection(spec)
+    if reason is not None:
+        return EvalResult(0.0, seconds=time.monotonic() - start, error=reason, rejected=True)
+    if config.backend == "tf":
+        from symalr.train.tf_fitness import evaluate_keras_factory as evaluate_factory
+        from symalr.train.tf_fitness import keras_spec_factory as spec_factory
+    else:
+        from symalr.train.fitness import evaluate_factory, spec_factory
+    try:
+        factory = spec_factory(spec, config)
+    except Exception as exc:  # the spec cannot be exported or imported: its own failure
+        return EvalResult(0.0, seconds=time.monotonic() - start, error=one_line(exc))
+    return evaluate_factory(factory, config)

@@ -1,0 +1,216 @@
+"""Train and evaluate a torch classifier with any optimizer (the loop of SPEC §6 and §8).
+
+Contract of :func:`train`:
+
+- minibatches of ``batch_size`` from a fresh permutation each epoch, drawn from the ``rng``
+  passed in (dropout uses torch's global generator: the caller seeds it);
+- loss: cross-entropy on logits (Keras' softmax + categorical cross-entropy);
+- after every epoch, validation loss and accuracy in eval mode under ``inference_mode``;
+- early stopping as Keras' ``EarlyStopping(min_delta=0)``: stop once ``patience`` epochs in a
+  row did not strictly improve the monitored metric (``val_loss`` falling or ``val_accuracy``
+  rising); ``patience=None`` trains all ``max_epochs``; with ``restore_best`` the weights of
+  the best epoch are put back at the end, whatever ended the training;
+- a non-finite training loss (NaN/Inf) or validation loss ends training at once (Keras'
+  ``TerminateOnNaN``), stop reason ``"nonfinite"``;
+- a wall-clock ``deadline`` (``time.monotonic()`` value) is checked after every batch; past
+  it training ends with stop reason ``"time_limit"``;
+- convolutional models and their inputs use the channels-last memory format on request (the
+  fastest eager layout on the 2-core CPUs, benchmarks/README.md);
+- the process's malloc is tuned once (:func:`symalr.train.allocator.configure_allocator`).
+
+Exceptions raised by the optimizer or the model propagate; containing them is the caller's job
+(:mod:`symalr.train.fitness` does).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from symalr.errors import ConfigError
+from symalr.train.allocator import configure_allocator
+from symalr.train.config import MONITORS
+
+STOP_REASONS = ("max_epochs", "early_stop", "nonfinite", "time_limit")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How one training runs (all counts are positive; ``patience=None`` disables stopping)."""
+
+    batch_size: int = 1000
+    max_epochs: int = 100
+    patience: int | None = 5
+    monitor: str = "val_loss"
+    restore_best: bool = False
+    channels_last: bool = True
+    eval_batch_size: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.monitor not in MONITORS:
+            raise ConfigError(f"monitor must be one of {', '.join(MONITORS)}, got "
+                              f"{self.monitor!r}")
+        for key in ("batch_size", "max_epochs", "eval_batch_size"):
+            if int(getattr(self, key)) < 1:
+                raise ConfigError(f"{key} must be at least 1, got {getattr(self, key)}")
+        if self.patience is not None and self.patience < 1:
+            raise ConfigError(f"patience must be at least 1 or None, got {self.patience}")
+
+
+@dataclass(frozen=True)
+class EpochMetrics:
+    """One epoch: mean training loss over its batches, validation loss and accuracy, seconds.
+    An epoch cut short by a non-finite loss has ``loss`` NaN/Inf and NaN validation values."""
+
+    epoch: int
+    loss: float
+    val_loss: float
+    val_accuracy: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """The per-epoch history, why training ended, and the 1-based best epoch (0: none)."""
+
+    history: tuple[EpochMetrics, ...]
+    stop_reason: str
+    best_epoch: int
+
+    @property
+    def epochs(self) -> int:
+        """Epochs started (an epoch cut short counts)."""
+        return len(self.history)
+
+
+def uses_channels_last(model: nn.Module) -> bool:
+    """True when ``model`` has 2-D convolutions (only those gain from channels-last)."""
+    return any(isinstance(m, nn.Conv2d) for m in model.modules())
+
+
+def to_tensors(
+    x: np.ndarray, y: np.ndarray, device: str = "cpu", channels_last: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images and labels as torch tensors on ``device`` (a copy; inputs may be read-only)."""
+    tx = torch.tensor(x, dtype=torch.float32, device=device)
+    if channels_last and tx.dim() == 4:
+        tx = tx.contiguous(memory_format=torch.channels_last)
+    return tx, torch.tensor(y, dtype=torch.int64, device=device)
+
+
+def evaluate(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000
+) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of ``model`` in eval mode. A row of logits that is not
+    all finite counts as a wrong prediction (NaN weights predict nothing)."""
+    model.eval()
+    loss_sum = 0.0
+    correct = 0
+    with torch.inference_mode():
+        for start in range(0, len(y), batch_size):
+            logits = model(x[start:start + batch_size])
+            yb = y[start:start + batch_size]
+            loss_sum += float(F.cross_entropy(logits, yb, reduction="sum"))
+            finite = torch.isfinite(logits).all(dim=1)
+            correct += int(((logits.argmax(dim=1) == yb) & finite).sum())
+    n = max(len(y), 1)
+    return loss_sum / n, correct / n
+
+
+def _improved(monitor: str, current: float, best: float | None) -> bool:
+    if best is None:
+        return True
+    return current < best if monitor == "val_loss" else current > best
+
+
+def train(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    train_data: tuple[torch.Tensor, torch.Tensor],
+    val_data: tuple[torch.Tensor, torch.Tensor],
+    config: TrainConfig,
+    rng: np.random.Generator,
+    deadline: float | None = None,
+    on_epoch: Callable[[EpochMetrics], None] | None = None,
+) -> TrainResult:
+    """Train ``model`` in place with ``optimizer`` (see the module doc for the contract).
+
+    ``train_data``/``val_data`` are (images, labels) tensors on the model's device, images in
+    channels-last format when ``config.channels_last`` and the model is convolutional.
+    ``on_epoch`` is called with each finished epoch's metrics.
+    """
+    configure_allocator()
+    x, y = train_data
+    channels_last = config.channels_last and uses_channels_last(model)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    n = len(y)
+    history: list[EpochMetrics] = []
+    best: float | None = None
+    best_epoch = 0
+    best_state: dict[str, torch.Tensor] | None = None
+    wait = 0
+    stop = "max_epochs"
+    for epoch in range(1, config.max_epochs + 1):
+        t0 = time.perf_counter()
+        model.train()
+        perm = torch.from_numpy(rng.permutation(n)).to(y.device)
+        loss_sum, seen = 0.0, 0
+        batch_stop = None
+        for start in range(0, n, config.batch_size):
+            idx = perm[start:start + config.batch_size]
+            optimizer.zero_grad(set_to_none=True)
+            xb = x.index_select(0, idx)
+            if channels_last:
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            loss = F.cross_entropy(model(xb), y.index_select(0, idx))
+            loss.backward()
+            value = loss.item()
+            if not math.isfinite(value):
+                loss_sum, batch_stop = value, "nonfinite"
+                break
+            optimizer.step()
+            loss_sum, seen = loss_sum + value * len(idx), seen + len(idx)
+            if deadline is not None and time.monotonic() > deadline:
+                batch_stop = "time_limit"
+                break
+        if batch_stop == "nonfinite":
+            history.append(EpochMetrics(epoch, loss_sum, math.nan, math.nan,
+                                        time.perf_counter() - t0))
+            stop = batch_stop
+            break
+        val_loss, val_acc = evaluate(model, *val_data, batch_size=config.eval_batch_size)
+        seconds = time.perf_counter() - t0
+        metrics = EpochMetrics(epoch, loss_sum / max(seen, 1), val_loss, val_acc, seconds)
+        history.append(metrics)
+        if on_epoch is not None:
+            on_epoch(metrics)
+        if batch_stop is not None:
+            stop = batch_stop
+            break
+        if not math.isfinite(val_loss):
+            stop = "nonfinite"
+            break
+        current = val_loss if config.monitor == "val_loss" else val_acc
+        if _improved(config.monitor, current, best):
+            best, best_epoch, wait = current, epoch, 0
+            if config.restore_best:
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            wait += 1
+            if config.patience is not None and wait >= config.patience:
+                stop = "early_stop"
+                break
+        if deadline is not None and time.monotonic() > deadline:
+            stop = "time_limit"
+            break
+    if config.restore_best and best_state is not None:
+        model.load_state_dict(best_state)
+    return TrainResult(tuple(history), stop, best_epoch)
