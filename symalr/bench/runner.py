@@ -1,0 +1,118 @@
+"""Run a benchmark: resolve the optimizers, tune each, run its trials, store everything.
+
+For every optimizer, in the order given: Bayesian tuning (:mod:`symalr.bench.tuning`; every
+call stored as it finishes), then ``trials`` trainings with the tuned values (each stored as it
+finishes). Then the report is rebuilt from *every* trial stored under the same protocol, so
+re-running a benchmark into a database adds to its tables.
+
+Seeds (all recorded): every tuning call trains from the same seed, ``derive_seed(seed, 0)``
+(same initial weights and batch order, as in evolution); skopt runs with
+``derive_seed(seed, 1)``, so the same seed reproduces the same tuning calls. Trial ``k`` of
+benchmark ``b`` (the database's benchmark id) trains from ``derive_seed(seed, 2, b, k)``: equal
+for every optimizer of the benchmark (they start from the same weights), and new for every
+re-run, whose trials therefore add information instead of repeating the same ones.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from symalr.bench.config import BenchConfig
+from symalr.bench.report import Report, report_from_store
+from symalr.bench.store import BenchStore, Training, TuningCall, setting_key
+from symalr.spec import OptimizerSpec
+
+Progress = Callable[[str], None]
+
+
+def stderr_progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def derive_seed(*parts: int) -> int:
+    """A 32-bit seed derived from integers (NumPy ``SeedSequence``)."""
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
+
+
+def resolve_all(config: BenchConfig) -> list[tuple[str, OptimizerSpec]]:
+    """(argument, spec) of every optimizer of ``config``; the first unknown one raises."""
+    from symalr.resolve import resolve_optimizer
+
+    return [(arg, resolve_optimizer(arg)) for arg in config.optimizers]
+
+
+def _note(training: Training) -> str:
+    """`` [why]`` when a training did not simply run all its epochs, else ''."""
+    if training.error or training.stop_reason != "max_epochs":
+        return f" [{training.error or training.stop_reason}]"
+    return ""
+
+
+def _fmt(values: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:.5g}" for k, v in values.items())
+
+
+def tune_entry(store: BenchStore, entry_id: int, spec: OptimizerSpec, config: BenchConfig,
+               task, progress: Progress) -> tuple[dict[str, float], int | None]:
+    """Tune ``spec`` (storing every call); returns (values, index of the best call), or the
+    defaults and None with ``tune_calls=0``."""
+    from symalr.bench.trials import tuning_call
+    from symalr.bench.tuning import tune
+
+    if config.tune_calls == 0:
+        return spec.defaults, None
+    train_seed = derive_seed(config.seed, 0)
+    counter = itertools.count()
+    best = 0.0
+
+    def objective(values: dict[str, float]) -> float:
+        nonlocal best
+        index = next(counter)
+        training = tuning_call(task, spec.with_defaults(values), config.tune_epochs, train_seed)
+        store.add_tuning_call(entry_id, TuningCall(index, values, training))
+        best = max(best, training.val_accuracy)
+        progress(f"{spec.name}: tune {index + 1}/{config.tune_calls} {_fmt(values)} -> val "
+                 f"{training.val_accuracy:.4f} (best {best:.4f}, {training.seconds:.0f} s)"
+                 f"{_note(training)}")
+        return training.val_accuracy
+
+    result = tune(spec, objective, config.tune_calls, config.initial_points,
+                  derive_seed(config.seed, 1))
+    return result.best_values, result.best_index
+
+
+def run_benchmark(config: BenchConfig, db: str | Path, command: str = "",
+                  progress: Progress = stderr_progress) -> Report:
+    """Run the benchmark ``config`` into database ``db`` (created if absent, appended to
+    otherwise) and return the report of every trial stored under its protocol."""
+    specs = resolve_all(config)  # unknown names fail before anything is loaded or stored
+    from symalr.bench.trials import check_model, load_task, trial
+
+    check_model(config)
+    protocol = config.protocol()
+    with BenchStore.open(db) as store:
+        task = load_task(config)
+        bench_id = store.add_benchmark(config.to_json(), protocol, command)
+        progress(f"benchmark {bench_id} in {db}: {config.dataset}, {config.model_name}, "
+                 f"{len(task.train[1]):,} train / {len(task.validation[1]):,} validation / "
+                 f"{len(task.test[1]):,} test images")
+        for position, (arg, spec) in enumerate(specs):
+            entry_id = store.add_entry(bench_id, position, arg, spec.to_json())
+            values, best_call = tune_entry(store, entry_id, spec, config, task, progress)
+            trained = spec.with_defaults(values)
+            store.add_tuning(entry_id, values, trained.to_json(),
+                             setting_key(trained.to_json(), protocol), best_call)
+            progress(f"{spec.name}: tuned {_fmt(values)}")
+            for k in range(config.trials):
+                seed = derive_seed(config.seed, 2, bench_id, k)
+                training, test_acc, test_loss = trial(task, trained, config.trial_epochs, seed)
+                store.add_trial(entry_id, k, seed, test_acc, test_loss, training)
+                progress(f"{spec.name}: trial {k + 1}/{config.trials} seed {seed}: val "
+                         f"{training.val_accuracy:.4f} (epoch {training.best_epoch}), test "
+                         f"{test_acc:.4f} ({training.seconds:.0f} s){_note(training)}")
+        return report_from_store(store, protocol)

@@ -1,0 +1,133 @@
+"""The trainings of a benchmark (torch): one tuning call or one trial (SPEC §8).
+
+Both train the class ``symalr export`` emits for a spec (through
+:func:`symalr.train.fitness.spec_factory`) with :func:`symalr.train.trainer.train`, without
+early stopping, monitoring validation accuracy:
+
+- :func:`tuning_call` scores a training by its best validation accuracy;
+- :func:`trial` also restores the best-validation weights and measures the test set.
+
+A training is a pure function of its seed: the model's initial weights
+(:func:`~symalr.train.models.build_model`), the batch order (a NumPy generator) and dropout
+(torch's global generator, reseeded here) all derive from it. An exception raised by the
+optimizer under test (or the model on its output) is contained and recorded, as in fitness:
+the training keeps what it measured before. A NaN/Inf loss ends a training (stop reason
+``nonfinite``); a training with no finite validation accuracy scores 0.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from symalr.bench.config import BenchConfig
+from symalr.bench.store import Training
+from symalr.errors import ConfigError
+from symalr.spec import OptimizerSpec
+from symalr.train.algorithm import one_line
+from symalr.train.config import FitnessConfig
+from symalr.train.datasets import benchmark_data
+from symalr.train.fitness import spec_factory
+from symalr.train.models import INPUT_SHAPES, build_model
+from symalr.train.trainer import TrainConfig, evaluate, to_tensors, train, uses_channels_last
+
+
+@dataclass(frozen=True)
+class Task:
+    """The benchmark's data as tensors on the device, and the model to train."""
+
+    model: str
+    device: str
+    batch_size: int
+    shape: tuple[int, int, int]
+    train: tuple[torch.Tensor, torch.Tensor]
+    validation: tuple[torch.Tensor, torch.Tensor]
+    test: tuple[torch.Tensor, torch.Tensor]
+
+
+def check_model(config: BenchConfig) -> None:
+    """:class:`ConfigError` unless ``config.model_name`` exists and takes this data set's
+    images (checked before any data is read)."""
+    from symalr.bench.config import DATASETS
+
+    name = config.model_name
+    if name not in INPUT_SHAPES:
+        raise ConfigError(f"model: unknown model {name!r}; choose one of "
+                          f"{', '.join(INPUT_SHAPES)}")
+    paper_model = DATASETS[config.dataset][0]
+    if name != "mlp" and INPUT_SHAPES[name] != INPUT_SHAPES[paper_model]:
+        raise ConfigError(f"model: {name} takes images of shape {INPUT_SHAPES[name]}, "
+                          f"{config.dataset} has {INPUT_SHAPES[paper_model]}")
+
+
+@functools.lru_cache(maxsize=2)
+def _task(dataset, full_train, train_size, val_size, split_seed, data_dir, model, device,
+          batch_size) -> Task:
+    data = benchmark_data(dataset, (full_train, val_size), split_seed, data_dir)
+    channels_last = model != "mlp"
+
+    def tensors(split, n=None):
+        return to_tensors(split.x[:n], split.y[:n], device, channels_last)
+
+    # Every prefix of the stratified training split is itself stratified (datasets module).
+    return Task(model, device, batch_size, tuple(data.train.x.shape[1:]),
+                tensors(data.train, train_size), tensors(data.validation), tensors(data.test))
+
+
+def load_task(config: BenchConfig) -> Task:
+    """The split of SPEC §8 for ``config`` (cached per process): the first ``train_size``
+    images of the seeded, stratified training split (its mean image is that of the whole
+    split), the validation split, the official test set."""
+    check_model(config)
+    return _task(config.dataset, config.full_train_size, config.train_size or
+                 config.full_train_size, config.val_size, config.split_seed, config.data_dir,
+                 config.model_name, config.device, config.batch_size)
+
+
+def _train(task: Task, spec: OptimizerSpec, epochs: int, seed: int, restore_best: bool):
+    """(Training, model) of one training of ``spec`` (see the module doc)."""
+    start = time.monotonic()
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = build_model(task.model, seed, task.shape).to(task.device)
+    if uses_channels_last(model):
+        model.to(memory_format=torch.channels_last)
+    config = TrainConfig(batch_size=task.batch_size, max_epochs=epochs, patience=None,
+                         monitor="val_accuracy", restore_best=restore_best)
+    seen: list = []  # epochs finished before an exception, if one comes
+    error = None
+    try:
+        optimizer = spec_factory(spec, FitnessConfig(device=task.device))(model.parameters())
+        result = train(model, optimizer, task.train, task.validation, config, rng,
+                       on_epoch=seen.append)
+        history, stop = result.history, result.stop_reason
+    except Exception as exc:  # the optimizer under test failed: contained, recorded
+        history, stop, error = seen, "error", one_line(exc)
+    curve = [dict(epoch=e.epoch, loss=e.loss, val_loss=e.val_loss,
+                  val_accuracy=e.val_accuracy, seconds=e.seconds) for e in history]
+    finite = [e for e in history if math.isfinite(e.val_accuracy)]
+    best = max(finite, key=lambda e: e.val_accuracy, default=None)  # first of the highest
+    return Training(val_accuracy=best.val_accuracy if best else 0.0,
+                    best_epoch=best.epoch if best else 0, curve=curve, stop_reason=stop,
+                    error=error, seconds=time.monotonic() - start), model
+
+
+def tuning_call(task: Task, spec: OptimizerSpec, epochs: int, seed: int) -> Training:
+    """Train ``spec`` (tuned values as its defaults) for ``epochs``; scored by the best
+    validation accuracy."""
+    return _train(task, spec, epochs, seed, restore_best=False)[0]
+
+
+def trial(task: Task, spec: OptimizerSpec, epochs: int, seed: int
+          ) -> tuple[Training, float, float]:
+    """Train ``spec`` for ``epochs``, restore the best-validation weights, and return
+    (training, test accuracy, test loss). After an optimizer error the weights it left are
+    tested."""
+    training, model = _train(task, spec, epochs, seed, restore_best=True)
+    test_loss, test_accuracy = evaluate(model, *task.test)
+    return training, test_accuracy, test_loss
