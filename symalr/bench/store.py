@@ -32,13 +32,11 @@ import json
 import math
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from symalr.errors import StoreError
+from symalr.sqlite_file import check_identity, readonly_connection, transaction
 
 #: ``PRAGMA application_id`` of symalr benchmark databases ("SyAB").
 APPLICATION_ID = 0x53794142
@@ -115,34 +113,14 @@ class TrialRecord:
 
 def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
     if readonly:
-        return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        return readonly_connection(path)
     return sqlite3.connect(path, isolation_level=None)
 
 
 def check_database(path: Path) -> None:
     """Raise :class:`StoreError` unless ``path`` is a symalr benchmark database of a known
     schema. Read-only: the file is never modified."""
-    if not path.is_file():
-        raise StoreError(f"{path}: no such benchmark database")
-    with open(path, "rb") as f:
-        head = f.read(16)
-    if head != b"SQLite format 3\x00":
-        raise StoreError(f"{path}: not an SQLite database (so not a symalr benchmark database)")
-    try:
-        conn = _connect(path, readonly=True)
-        try:
-            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as err:
-        raise StoreError(f"{path}: unreadable SQLite database ({err})") from None
-    if app_id != APPLICATION_ID:
-        raise StoreError(f"{path}: a foreign SQLite database, not a symalr benchmark database "
-                         f"(application_id {app_id:#x}, expected {APPLICATION_ID:#x})")
-    if not 1 <= version <= SCHEMA_VERSION:
-        raise StoreError(f"{path}: benchmark schema version {version}, this symalr reads "
-                         f"versions 1 to {SCHEMA_VERSION}")
+    check_identity(path, APPLICATION_ID, "benchmark database", SCHEMA_VERSION)
 
 
 class BenchStore:
@@ -195,15 +173,8 @@ class BenchStore:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+    def _transaction(self):
+        return transaction(self._conn)
 
     # ------------------------------------------------------------------ writing
 

@@ -7,10 +7,10 @@ two databases of the same seed and configuration compare equal.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
-from symalr.errors import StoreError
+from symalr.errors import StoreError  # noqa: F401 (re-exported for callers)
+from symalr.sqlite_file import check_identity, readonly_connection  # noqa: F401
 
 #: ``PRAGMA application_id`` of symalr experiment databases ("SyAL").
 APPLICATION_ID = 0x5379414C
@@ -116,45 +116,10 @@ _ORDER = {
 }
 
 
-def readonly_connection(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-
-
 def check_database(path: Path) -> None:
     """Raise :class:`StoreError` unless ``path`` is a readable symalr database of a schema this
     version knows. Opens read-only: the file is never modified."""
-    if not path.exists():
-        raise StoreError(f"{path}: no such experiment database")
-    if not path.is_file():
-        raise StoreError(f"{path}: not a file")
-    try:
-        with open(path, "rb") as f:
-            head = f.read(16)
-    except OSError as err:
-        raise StoreError(f"{path}: cannot read ({err.strerror})") from None
-    if head != b"SQLite format 3\x00":
-        raise StoreError(f"{path}: not an SQLite database (so not a symalr experiment)")
-    try:
-        conn = readonly_connection(path)
-        try:
-            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as err:
-        raise StoreError(f"{path}: unreadable SQLite database ({err})") from None
-    if app_id != APPLICATION_ID:
-        raise StoreError(
-            f"{path}: a foreign SQLite database, not a symalr experiment "
-            f"(application_id {app_id:#x}, expected {APPLICATION_ID:#x})"
-        )
-    if version > SCHEMA_VERSION:
-        raise StoreError(
-            f"{path}: schema version {version} is newer than this symalr knows ({SCHEMA_VERSION})"
-        )
-    if version < 1:
-        raise StoreError(f"{path}: symalr database without a schema (version {version})")
-
+    check_identity(path, APPLICATION_ID, "experiment database", SCHEMA_VERSION)
 
 
 def dump(path: Path, volatile: bool = False) -> dict[str, list[tuple]]:

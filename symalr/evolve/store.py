@@ -37,8 +37,7 @@ import json
 import math
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +51,7 @@ from symalr.evolve.schema import (
     dump,
     readonly_connection,
 )
+from symalr.sqlite_file import transaction
 
 __all__ = [
     "APPLICATION_ID", "SCHEMA_VERSION", "VOLATILE", "EvaluationRow", "GenerationRow",
@@ -186,15 +186,8 @@ class Store:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+    def _transaction(self):
+        return transaction(self._conn)
 
     # ------------------------------------------------------------------ writing
 
