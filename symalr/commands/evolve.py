@@ -19,7 +19,7 @@ _FLAG_KEYS = {
     "runs": "runs", "generations": "sge.generations", "population": "sge.population_size",
     "seed": "seed", "grammar": "grammar", "seed_with": "seed_with",
     "workers": "executor.workers", "executor": "executor.kind", "address": "executor.address",
-    "data_dir": "fitness.data_dir",
+    "data_dir": "fitness.data_dir", "device": "fitness.device", "stacking": "executor.stacking",
 }
 #: What may change when resuming: where evaluations run and where the data lie.
 _RESUMABLE = ("executor", "fitness.data_dir")
@@ -48,6 +48,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--executor", choices=("local", "ray", "inline"), help="where to evaluate")
     p.add_argument("--address", help="Ray cluster address (default: a local Ray on loopback)")
     p.add_argument("--data-dir", help="folder holding the data set")
+    p.add_argument("--device", help="training device: cpu, cuda, cuda:N or auto")
+    p.add_argument("--stacking", choices=("auto", "on", "off"),
+                   help="train a generation's evaluations as stacks of models on one device "
+                        "(auto: on a GPU only)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="any configuration key, e.g. --set fitness.max_epochs=3 (repeatable)")
     where = p.add_mutually_exclusive_group()
@@ -106,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
     from symalr.evolve.config import config_from_dict, resolve_config, with_overrides
     from symalr.evolve.executors import make_executor
     from symalr.evolve.store import Store
+    from symalr.train.config import to_dict as fitness_dict
 
     flags = flag_settings(args)
     if args.resume is not None:
@@ -140,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
         for config, *_ in plans:  # a Ray that cannot start is a ConfigError: before writing
             e = config.executor
             executors.append(stack.enter_context(
-                make_executor(e.kind, e.workers, e.max_retries, e.timeout_s, e.address)))
+                make_executor(e.kind, e.workers, e.max_retries, e.timeout_s, e.address,
+                              e.stacking, fitness_dict(config.fitness), e.max_stack)))
         store = stack.enter_context(
             Store.open(db_path) if db_path.exists() else Store.create(db_path))
         print(f"symalr: experiment database {db_path}", file=sys.stderr)
@@ -168,7 +174,7 @@ def _run_batch(store, config, run_ids, grammar, seeds, executor) -> list[int]:
     else:
         store.add_event(run_ids, "resumed", detail)
     print(f"symalr: {len(run_ids)} run(s) on {executor.name} executor, "
-          f"{executor.workers} worker(s)", file=sys.stderr)
+          f"{executor.workers} worker(s); {executor.mode}", file=sys.stderr)
     Runner(store, config, grammar, executor, run_ids, Progress(), seeds).run()
     return list(run_ids)
 

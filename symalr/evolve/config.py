@@ -68,6 +68,8 @@ class ExecutorConfig:
     address: str = ""
     max_retries: int = 2
     timeout_s: float = 0.0
+    stacking: str = "auto"
+    max_stack: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in EXECUTORS:
@@ -78,6 +80,11 @@ class ExecutorConfig:
             raise ConfigError(f"executor.max_retries = {self.max_retries}: must be >= 0")
         if not self.timeout_s >= 0:
             raise ConfigError(f"executor.timeout_s = {self.timeout_s}: must be >= 0 (0: none)")
+        if self.stacking not in ("auto", "on", "off"):
+            raise ConfigError(f"executor.stacking = {self.stacking!r}: choose auto, on or off")
+        if self.max_stack < 0:
+            raise ConfigError(f"executor.max_stack = {self.max_stack}: must be >= 0 "
+                              f"(0: measured memory budget)")
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,7 @@ class Executor:
 
     name = "executor"
     workers = 1
+    mode = "sequential"
 
     def run(self, jobs: Sequence[Job], on_lost: LostCallback | None = None) -> Iterator[Outcome]:
         raise NotImplementedError
@@ -322,8 +323,40 @@ class LocalPool(Executor):
 
 
 def make_executor(kind: str, workers: int = 0, max_retries: int = 2, timeout_s: float = 0.0,
-                  address: str = "") -> Executor:
-    """The executor called ``kind`` (``local``, ``ray``, ``inline``)."""
+                  address: str = "", stacking: str = "off", fitness: dict | None = None,
+                  max_stack: int = 0) -> Executor:
+    """The executor called ``kind`` (``local``, ``ray``, ``inline``), or the stacked one
+    (:mod:`symalr.evolve.stacked_executor`) when ``stacking`` (``auto``, ``on``, ``off``; see
+    :func:`symalr.train.schedule.decide_stacking`) says so for the ``fitness`` configuration's
+    device and backend. The executor's ``mode`` says which ran and why."""
+    if stacking != "off":
+        from symalr.train.device import resolve_device
+        from symalr.train.schedule import decide_stacking
+
+        fitness = fitness or {}
+        backend = fitness.get("backend", "torch")
+        if backend != "torch":
+            if stacking == "on":
+                raise errors.ConfigError(f"executor.stacking = 'on' needs the torch backend, "
+                                         f"fitness.backend is {backend!r}")
+        else:
+            device = fitness.get("device", "cpu")
+            stack, why = decide_stacking(stacking,
+                                         device if device == "cpu" else resolve_device(device))
+            if stack:
+                from symalr.evolve.stacked_executor import StackedExecutor
+
+                executor = StackedExecutor(max_stack)
+                executor.mode = why
+                return executor
+            executor = _make_plain(kind, workers, max_retries, timeout_s, address)
+            executor.mode = why
+            return executor
+    return _make_plain(kind, workers, max_retries, timeout_s, address)
+
+
+def _make_plain(kind: str, workers: int, max_retries: int, timeout_s: float,
+                address: str) -> Executor:
     if kind == "inline":
         return InlineExecutor()
     if kind == "local":

@@ -69,34 +69,64 @@ def one_line(exc: BaseException) -> str:
     return msg if len(msg) <= 300 else msg[:297] + "..."
 
 
+class AlgorithmRun:
+    """Algorithm 1's bookkeeping for one candidate, fed one evaluation at a time (so that a
+    stacked executor can interleave candidates): :meth:`record` each evaluation's outcome in
+    order until it returns True, then :meth:`result`."""
+
+    def __init__(self, config: FitnessConfig):
+        self.config = config
+        self.start = time.monotonic()
+        self.deadline = (self.start + config.time_limit_s if config.time_limit_s is not None
+                         else None)
+        self.accuracies: list[float] = []
+        self.epochs: list[int] = []
+        self.note: str | None = None
+        self._final: tuple[float, str | None] | None = None
+
+    @property
+    def done(self) -> bool:
+        return self._final is not None
+
+    def record(self, k: int, outcome: Evaluation | Exception) -> bool:
+        """Record evaluation ``k`` (0-based): its :class:`Evaluation`, or the exception the
+        optimizer under test raised. True when no further evaluation is to run."""
+        config = self.config
+        if isinstance(outcome, Exception):
+            self._final = (0.0, f"{one_line(outcome)} (evaluation {k + 1})")
+            return True
+        if outcome.stop_reason == "time_limit":
+            self._final = (0.0, f"TimeoutError: time limit of {config.time_limit_s:g} s "
+                                f"exceeded in evaluation {k + 1}, epoch {outcome.epochs}")
+            return True
+        if outcome.stop_reason == "nonfinite" and self.note is None:
+            self.note = (f"non-finite loss in evaluation {k + 1}, epoch {outcome.epochs}; "
+                         f"scored with its measured accuracy")
+        self.accuracies.append(outcome.accuracy)
+        self.epochs.append(outcome.epochs)
+        if outcome.accuracy < config.min_accuracy or k + 1 >= config.n_evaluations:
+            self._final = (min(self.accuracies), self.note)
+            return True
+        return False
+
+    def result(self) -> EvalResult:
+        """The :class:`EvalResult` (see the module doc); only once :attr:`done`."""
+        fitness, error = self._final
+        return EvalResult(fitness, tuple(self.accuracies), tuple(self.epochs),
+                          time.monotonic() - self.start, error)
+
+
 def run_algorithm(run_one: RunOne, config: FitnessConfig) -> EvalResult:
     """Algorithm 1's loop around ``run_one`` (see the module doc for the contract)."""
-    start = time.monotonic()
-    deadline = start + config.time_limit_s if config.time_limit_s is not None else None
-    accuracies: list[float] = []
-    epochs: list[int] = []
-    note = None
-
-    def result(fitness: float, error: str | None) -> EvalResult:
-        return EvalResult(fitness, tuple(accuracies), tuple(epochs),
-                          time.monotonic() - start, error)
-
+    run = AlgorithmRun(config)
     for k in range(config.n_evaluations):
         try:
-            ev = run_one(k, deadline)
+            outcome: Evaluation | Exception = run_one(k, run.deadline)
         except Exception as exc:  # the optimizer under test failed: contained, recorded
-            return result(0.0, f"{one_line(exc)} (evaluation {k + 1})")
-        if ev.stop_reason == "time_limit":
-            return result(0.0, f"TimeoutError: time limit of {config.time_limit_s:g} s "
-                               f"exceeded in evaluation {k + 1}, epoch {ev.epochs}")
-        if ev.stop_reason == "nonfinite" and note is None:
-            note = (f"non-finite loss in evaluation {k + 1}, epoch {ev.epochs}; "
-                    f"scored with its measured accuracy")
-        accuracies.append(ev.accuracy)
-        epochs.append(ev.epochs)
-        if ev.accuracy < config.min_accuracy:
+            outcome = exc
+        if run.record(k, outcome):
             break
-    return result(min(accuracies), note)
+    return run.result()
 
 
 def evaluate_spec(spec, config: FitnessConfig) -> EvalResult:

@@ -31,7 +31,8 @@ class FitnessConfig:
     - ``time_limit_s``: wall-clock budget of one whole fitness computation (``None``: none).
     - ``seed``: the split, the initial weights (the same for every evaluation) and each
       evaluation's shuffling and dropout all derive from it.
-    - ``backend``: ``torch`` or ``tf`` (Keras, XLA); ``device``: a torch device string.
+    - ``backend``: ``torch`` or ``tf`` (Keras, XLA); ``device``: ``cpu``, ``cuda``, ``cuda:N`` or
+      ``auto`` (:mod:`symalr.train.device`).
     - ``compile``: ``"auto"`` (foreach on CPU, where the optimizer step is under 1% of an
       epoch and compiling costs seconds; ``torch.compile`` on an accelerator for long
       trainings), or ``True``/``False``.
@@ -88,6 +89,9 @@ class FitnessConfig:
                                                   and math.isfinite(self.time_limit_s)):
             raise ConfigError(f"time_limit_s must be a positive number or null, got "
                               f"{self.time_limit_s}")
+        from symalr.train.device import check_device_name
+
+        check_device_name(self.device)
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"threads must be at least 1 or null, got {self.threads}")
 

@@ -24,6 +24,7 @@ from symalr.train.algorithm import Evaluation, evaluation_seeds, run_algorithm
 from symalr.train.allocator import configure_allocator
 from symalr.train.config import FitnessConfig
 from symalr.train.datasets import fitness_data
+from symalr.train.device import resolve_device
 from symalr.train.models import INPUT_SHAPES, build_model
 from symalr.train.trainer import TrainConfig, evaluate, to_tensors, train, uses_channels_last
 from symalr.types import EvalResult
@@ -62,7 +63,7 @@ def load_tensors(config: FitnessConfig) -> _Tensors:
                           f"{', '.join(INPUT_SHAPES)}")
     cl = config.channels_last and config.model != "mlp"
     t = _tensors(config.dataset, config.splits, config.n_evaluations, config.seed,
-                 config.data_dir, config.device, cl)
+                 config.data_dir, resolve_device(config.device), cl)
     if config.model != "mlp" and INPUT_SHAPES[config.model] != t.shape:
         raise ConfigError(f"model {config.model} takes images of shape "
                           f"{INPUT_SHAPES[config.model]}, data set {config.dataset} has {t.shape}")
@@ -84,11 +85,12 @@ def evaluate_factory(make_optimizer: OptimizerFactory, config: FitnessConfig) ->
         torch.set_num_threads(config.threads)
     data = load_tensors(config)
     tcfg = train_config(config)
+    device = resolve_device(config.device)
 
     def run_one(k: int, deadline: float | None) -> Evaluation:
         rng, torch_seed = evaluation_seeds(config.seed, k)
         torch.manual_seed(torch_seed)
-        model = build_model(config.model, config.seed, data.shape).to(config.device)
+        model = build_model(config.model, config.seed, data.shape).to(device)
         if config.channels_last and uses_channels_last(model):
             model.to(memory_format=torch.channels_last)
         optimizer = make_optimizer(model.parameters())
@@ -103,7 +105,7 @@ def resolve_compile(config: FitnessConfig) -> bool:
     """Whether the generated optimizer is fused with ``torch.compile`` under ``config``."""
     if config.compile != "auto":
         return bool(config.compile)
-    if torch.device(config.device).type == "cpu":
+    if not resolve_device(config.device).startswith("cuda"):
         return False
     steps = config.n_evaluations * config.max_epochs * math.ceil(config.chunk_size
                                                                  / config.batch_size)
