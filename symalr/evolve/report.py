@@ -84,9 +84,11 @@ def best_latex(best: list[IndividualRow], db_path: Path) -> str:
     blocks = []
     for rank, row in enumerate(best, 1):
         spec = individual_spec(row, f"evolved_rank{rank}", db_path)
+        values = ", ".join(f"{h.name} = {h.default:.6g}" for h in spec.hyperparams)
         blocks.append(
             f"% rank {rank}: fitness {row.fitness:.4f} (run {row.run_id}, generation "
             f"{row.generation}, individual {row.position}); canonical: {row.canonical}\n"
+            + (f"% {values}\n" if values else "")
             + update_rule_latex(spec)
         )
     return "\n\n".join(blocks)
