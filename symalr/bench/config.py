@@ -17,6 +17,11 @@ it came from). Presets:
 
 No early stopping anywhere (as in the paper); the tuning objective is the best validation
 accuracy of a training, and trials keep the best-validation weights for the test.
+
+``device`` (``cpu``, ``cuda``, ``cuda:N``, ``auto``) and ``stacking`` (``auto``, ``on``, ``off``;
+:func:`symalr.train.schedule.decide_stacking`: ``auto`` stacks on CUDA only) say where and how
+trainings run; they are not part of the protocol (stacked trials equal sequential ones up to
+float32 rounding).
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from symalr.errors import ConfigError
+from symalr.train.device import check_device_name
+from symalr.train.schedule import STACKING
 
 #: Canonical data set name -> (paper model, paper training size).
 DATASETS: dict[str, tuple[str, int]] = {
@@ -67,6 +74,7 @@ class BenchConfig:
     split_seed: int = 0
     data_dir: str | None = None
     device: str = "cpu"
+    stacking: str = "auto"
 
     def __post_init__(self) -> None:
         from symalr.errors import DataError
@@ -96,6 +104,10 @@ class BenchConfig:
                               f"{self.full_train_size} training images of {self.dataset}")
         if self.model is not None and not isinstance(self.model, str):
             raise ConfigError(f"model: expected a model name, got {self.model!r}")
+        check_device_name(self.device)
+        if self.stacking not in STACKING:
+            raise ConfigError(f"stacking: choose one of {', '.join(STACKING)}, got "
+                              f"{self.stacking!r}")
 
     @property
     def full_train_size(self) -> int:

@@ -2,8 +2,9 @@
 
 For every optimizer, in the order given: Bayesian tuning (:mod:`symalr.bench.tuning`; every
 call stored as it finishes), then ``trials`` trainings with the tuned values (each stored as it
-finishes). Then the report is rebuilt from *every* trial stored under the same protocol, so
-re-running a benchmark into a database adds to its tables.
+finishes; with stacking, an optimizer's trials train together as stacks of models, see
+:func:`run_trials`). Then the report is rebuilt from *every* trial stored under the same
+protocol, so re-running a benchmark into a database adds to its tables.
 
 Seeds (all recorded): every tuning call trains from the same seed, ``derive_seed(seed, 0)``
 (same initial weights and batch order, as in evolution); skopt runs with
@@ -86,21 +87,54 @@ def tune_entry(store: BenchStore, entry_id: int, spec: OptimizerSpec, config: Be
     return result.best_values, result.best_index
 
 
+def run_trials(store: BenchStore, entry_id: int, bench_id: int, spec: OptimizerSpec,
+               config: BenchConfig, task, stack_size: int | None, progress: Progress) -> None:
+    """Run and store the ``config.trials`` trials of ``spec`` (tuned values as its defaults):
+    one by one (``stack_size`` None) or in stacks of at most ``stack_size`` trials with one
+    shared optimizer (:func:`symalr.bench.trials.trial_stack`); the records are the same."""
+    from symalr.bench.trials import trial, trial_stack
+    from symalr.train.schedule import pack
+
+    seeds = [derive_seed(config.seed, 2, bench_id, k) for k in range(config.trials)]
+    if stack_size is None:
+        chunks = [range(k, k + 1) for k in range(config.trials)]
+    else:
+        chunks = pack(config.trials, stack_size)
+    for chunk in chunks:
+        if stack_size is None:
+            results = [trial(task, spec, config.trial_epochs, seeds[chunk[0]])]
+        else:
+            results = trial_stack(task, spec, config.trial_epochs, [seeds[k] for k in chunk])
+        for k, (training, test_acc, test_loss) in zip(chunk, results):
+            store.add_trial(entry_id, k, seeds[k], test_acc, test_loss, training)
+            progress(f"{spec.name}: trial {k + 1}/{config.trials} seed {seeds[k]}: val "
+                     f"{training.val_accuracy:.4f} (epoch {training.best_epoch}), test "
+                     f"{test_acc:.4f} ({training.seconds:.0f} s){_note(training)}")
+
+
 def run_benchmark(config: BenchConfig, db: str | Path, command: str = "",
                   progress: Progress = stderr_progress) -> Report:
     """Run the benchmark ``config`` into database ``db`` (created if absent, appended to
-    otherwise) and return the report of every trial stored under its protocol."""
+    otherwise) and return the report of every trial stored under its protocol. Trials are
+    stacked as ``config.stacking`` decides for the device (the decision is reported through
+    ``progress``); tuning calls always run one by one (each has its own values)."""
     specs = resolve_all(config)  # unknown names fail before anything is loaded or stored
-    from symalr.bench.trials import check_model, load_task, trial
+    from symalr.bench.trials import check_model, load_task
+    from symalr.bench.trials import stack_size as measure_stack
+    from symalr.train.schedule import decide_stacking
 
     check_model(config)
     protocol = config.protocol()
     with BenchStore.open(db) as store:
         task = load_task(config)
+        stacked, why = decide_stacking(config.stacking, task.device)
         bench_id = store.add_benchmark(config.to_json(), protocol, command)
         progress(f"benchmark {bench_id} in {db}: {config.dataset}, {config.model_name}, "
                  f"{len(task.train[1]):,} train / {len(task.validation[1]):,} validation / "
                  f"{len(task.test[1]):,} test images")
+        size = measure_stack(task) if stacked and config.trials else None
+        detail = f", stacks of at most {size} trials" if size else ""
+        progress(f"trials on {task.device}: {why}{detail}")
         for position, (arg, spec) in enumerate(specs):
             entry_id = store.add_entry(bench_id, position, arg, spec.to_json())
             values, best_call = tune_entry(store, entry_id, spec, config, task, progress)
@@ -108,11 +142,5 @@ def run_benchmark(config: BenchConfig, db: str | Path, command: str = "",
             store.add_tuning(entry_id, values, trained.to_json(),
                              setting_key(trained.to_json(), protocol), best_call)
             progress(f"{spec.name}: tuned {_fmt(values)}")
-            for k in range(config.trials):
-                seed = derive_seed(config.seed, 2, bench_id, k)
-                training, test_acc, test_loss = trial(task, trained, config.trial_epochs, seed)
-                store.add_trial(entry_id, k, seed, test_acc, test_loss, training)
-                progress(f"{spec.name}: trial {k + 1}/{config.trials} seed {seed}: val "
-                         f"{training.val_accuracy:.4f} (epoch {training.best_epoch}), test "
-                         f"{test_acc:.4f} ({training.seconds:.0f} s){_note(training)}")
+            run_trials(store, entry_id, bench_id, trained, config, task, size, progress)
         return report_from_store(store, protocol)

@@ -9,7 +9,9 @@ early stopping, monitoring validation accuracy:
 
 A training is a pure function of its seed: the model's initial weights
 (:func:`~symalr.train.models.build_model`), the batch order (a NumPy generator) and dropout
-(torch's global generator, reseeded here) all derive from it. An exception raised by the
+(torch's global generator, reseeded here) all derive from it. :func:`trial_stack` trains the
+trials of several seeds at once, as one stack of models with one shared optimizer, to the same
+results up to float32 rounding. An exception raised by the
 optimizer under test (or the model on its output) is contained and recorded, as in fitness:
 the training keeps what it measured before. A NaN/Inf loss ends a training (stop reason
 ``nonfinite``); a training with no finite validation accuracy scores 0.
@@ -82,11 +84,44 @@ def _task(dataset, full_train, train_size, val_size, split_seed, data_dir, model
 def load_task(config: BenchConfig) -> Task:
     """The split of SPEC §8 for ``config`` (cached per process): the first ``train_size``
     images of the seeded, stratified training split (its mean image is that of the whole
-    split), the validation split, the official test set."""
+    split), the validation split, the official test set; on ``config.device`` resolved
+    (:func:`~symalr.train.device.resolve_device`: ``auto``, or a GPU that is not there, is
+    settled before any data is read)."""
+    from symalr.train.device import resolve_device
+
     check_model(config)
+    device = resolve_device(config.device)
     return _task(config.dataset, config.full_train_size, config.train_size or
                  config.full_train_size, config.val_size, config.split_seed, config.data_dir,
-                 config.model_name, config.device, config.batch_size)
+                 config.model_name, device, config.batch_size)
+
+
+def _fresh_model(task: Task, seed: int) -> torch.nn.Module:
+    """The initial model of the training of ``seed`` (weights from the seed only)."""
+    model = build_model(task.model, seed, task.shape).to(task.device)
+    if uses_channels_last(model):
+        model.to(memory_format=torch.channels_last)
+    return model
+
+
+def _config(task: Task, epochs: int, restore_best: bool) -> TrainConfig:
+    return TrainConfig(batch_size=task.batch_size, max_epochs=epochs, patience=None,
+                       monitor="val_accuracy", restore_best=restore_best)
+
+
+def _factory(task: Task, spec: OptimizerSpec):
+    return spec_factory(spec, FitnessConfig(device=task.device))
+
+
+def _training(history, stop: str, error: str | None, seconds: float) -> Training:
+    """The stored record of a training that ran the epochs ``history``."""
+    curve = [dict(epoch=e.epoch, loss=e.loss, val_loss=e.val_loss,
+                  val_accuracy=e.val_accuracy, seconds=e.seconds) for e in history]
+    finite = [e for e in history if math.isfinite(e.val_accuracy)]
+    best = max(finite, key=lambda e: e.val_accuracy, default=None)  # first of the highest
+    return Training(val_accuracy=best.val_accuracy if best else 0.0,
+                    best_epoch=best.epoch if best else 0, curve=curve, stop_reason=stop,
+                    error=error, seconds=seconds)
 
 
 def _train(task: Task, spec: OptimizerSpec, epochs: int, seed: int, restore_best: bool):
@@ -94,27 +129,17 @@ def _train(task: Task, spec: OptimizerSpec, epochs: int, seed: int, restore_best
     start = time.monotonic()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = build_model(task.model, seed, task.shape).to(task.device)
-    if uses_channels_last(model):
-        model.to(memory_format=torch.channels_last)
-    config = TrainConfig(batch_size=task.batch_size, max_epochs=epochs, patience=None,
-                         monitor="val_accuracy", restore_best=restore_best)
+    model = _fresh_model(task, seed)
     seen: list = []  # epochs finished before an exception, if one comes
     error = None
     try:
-        optimizer = spec_factory(spec, FitnessConfig(device=task.device))(model.parameters())
-        result = train(model, optimizer, task.train, task.validation, config, rng,
-                       on_epoch=seen.append)
+        optimizer = _factory(task, spec)(model.parameters())
+        result = train(model, optimizer, task.train, task.validation,
+                       _config(task, epochs, restore_best), rng, on_epoch=seen.append)
         history, stop = result.history, result.stop_reason
     except Exception as exc:  # the optimizer under test failed: contained, recorded
         history, stop, error = seen, "error", one_line(exc)
-    curve = [dict(epoch=e.epoch, loss=e.loss, val_loss=e.val_loss,
-                  val_accuracy=e.val_accuracy, seconds=e.seconds) for e in history]
-    finite = [e for e in history if math.isfinite(e.val_accuracy)]
-    best = max(finite, key=lambda e: e.val_accuracy, default=None)  # first of the highest
-    return Training(val_accuracy=best.val_accuracy if best else 0.0,
-                    best_epoch=best.epoch if best else 0, curve=curve, stop_reason=stop,
-                    error=error, seconds=time.monotonic() - start), model
+    return _training(history, stop, error, time.monotonic() - start), model
 
 
 def tuning_call(task: Task, spec: OptimizerSpec, epochs: int, seed: int) -> Training:
@@ -131,3 +156,43 @@ def trial(task: Task, spec: OptimizerSpec, epochs: int, seed: int
     training, model = _train(task, spec, epochs, seed, restore_best=True)
     test_loss, test_accuracy = evaluate(model, *task.test)
     return training, test_accuracy, test_loss
+
+
+def stack_size(task: Task) -> int:
+    """How many trials of ``task`` fit one stack (:mod:`symalr.train.schedule`, measured)."""
+    from symalr.train.schedule import max_members, member_bytes
+
+    per_member = member_bytes(_fresh_model(task, 0), task.shape, task.batch_size, task.device)
+    return max_members(per_member, task.device)
+
+
+def trial_stack(task: Task, spec: OptimizerSpec, epochs: int, seeds: list[int]
+                ) -> list[tuple[Training, float, float]]:
+    """:func:`trial` for every seed of ``seeds``, trained as one stack with one shared
+    optimizer (:func:`symalr.train.stacked.train_stacked`). Trial ``k`` gets what
+    ``trial(task, spec, epochs, seeds[k])`` gets up to float32 rounding: the same initial
+    weights, batch order and (on CPU, bitwise) dropout masks, all from its seed (a
+    discontinuous rule such as ``sign`` can turn that rounding into an image or so of test
+    accuracy). Its ``seconds`` is the stack's wall time. When the optimizer under test raises (which ends the
+    shared stack) the trials are run one by one by :func:`trial`, which contains and records
+    the error per trial."""
+    from symalr.train.stacked import Member, train_stacked
+
+    start = time.monotonic()
+    members = [Member(_fresh_model(task, seed), _factory(task, spec), task.train,
+                      np.random.default_rng(seed), seed) for seed in seeds]
+    try:
+        outcomes = train_stacked(members, task.validation, _config(task, epochs, True),
+                                 shared_optimizer=True)
+    except Exception:  # the shared optimizer failed: the sequential path records it per trial
+        return [trial(task, spec, epochs, seed) for seed in seeds]
+    seconds = time.monotonic() - start
+    out = []
+    for seed, member, outcome in zip(seeds, members, outcomes):
+        if isinstance(outcome, Exception):
+            out.append(trial(task, spec, epochs, seed))
+            continue
+        test_loss, test_accuracy = evaluate(member.model, *task.test)
+        out.append((_training(outcome.history, outcome.stop_reason, None, seconds),
+                    test_accuracy, test_loss))
+    return out

@@ -16,7 +16,7 @@ from symalr.bench.config import PAPER_OPTIMIZERS, PRESETS
 #: Flag destination -> BenchConfig key (flags left unset do not override).
 _FLAG_KEYS = ("dataset", "model", "train_size", "val_size", "batch_size", "tune_calls",
               "tune_initial_points", "tune_epochs", "trials", "trial_epochs", "seed",
-              "split_seed", "data_dir", "device")  # fmt: skip
+              "split_seed", "data_dir", "device", "stacking")  # fmt: skip
 
 
 def add_parser(subparsers) -> None:
@@ -50,7 +50,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seed", type=int, help="seed of tuning and trials (0)")
     p.add_argument("--split-seed", type=int, help="seed of the train/validation split (0)")
     p.add_argument("--data-dir", help="data folder (else $SYMALR_DATA_DIR, the cache, ...)")
-    p.add_argument("--device", help="torch device (cpu)")
+    p.add_argument("--device", help="torch device: cpu (default), cuda, cuda:N or auto")
+    p.add_argument("--stacking", metavar="MODE", help="auto (default: on a GPU only), on or "
+                   "off: train an optimizer's trials together as stacks of models")
     p.add_argument("--db", default="benchmark.sqlite", help="benchmark database "
                    "(default: benchmark.sqlite; appended to when it exists)")
     p.add_argument("--out", help="folder for table.md, table.tex and the plots (default: "
