@@ -22,10 +22,9 @@ from symalr.bench.runner import run_benchmark
 from symalr.bench.store import BenchStore
 from symalr.bench.tables import latex_document
 from symalr.bench.tuning import tunable
+from tests.support import DATA_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(os.environ.get("SYMALR_DATA_DIR")
-                or Path(__file__).resolve().parents[2] / "shared" / "data")
 TINY = dict(model="mlp", train_size=400, val_size=300, batch_size=100, tune_calls=3,
             tune_initial_points=1, tune_epochs=1, trials=2, trial_epochs=2, seed=3)
 TINY_FLAGS = ["--model", "mlp", "--train-size", "400", "--val-size", "300", "--batch-size",

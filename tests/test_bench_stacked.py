@@ -19,7 +19,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 from symalr import catalog
 from symalr.bench.config import build_config
@@ -27,21 +26,16 @@ from symalr.bench.runner import derive_seed, run_benchmark
 from symalr.bench.store import BenchStore
 from symalr.bench.trials import load_task, trial, trial_stack
 from symalr.errors import ConfigError
+from tests.support import (
+    DATA_DIR,
+    one_thread,  # noqa: F401 (autouse fixture)
+)
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(os.environ.get("SYMALR_DATA_DIR")
-                or Path(__file__).resolve().parents[2] / "shared" / "data")
 TINY = dict(model="mlp", train_size=400, val_size=300, batch_size=100, tune_calls=0,
             trials=3, trial_epochs=2, seed=3, data_dir=str(DATA_DIR))
 ABS = 1e-5
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _assert_same_training(a, b):

@@ -5,7 +5,6 @@ Real data from ``$SYMALR_DATA_DIR`` (CI: ``../shared/data``), else ``<repo>/../s
 
 from __future__ import annotations
 
-import os
 import tarfile
 from pathlib import Path
 
@@ -15,9 +14,7 @@ import pytest
 from symalr.errors import ConfigError, DataError
 from symalr.train import data as D
 from symalr.train.datasets import benchmark_data, fitness_data, split_indices, stratified_order
-
-DATA_DIR = Path(os.environ.get("SYMALR_DATA_DIR")
-                or Path(__file__).resolve().parents[2] / "shared" / "data")
+from tests.support import DATA_DIR
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ the stacking decision and the executor it picks."""
 from __future__ import annotations
 
 import pytest
-import torch
 
 from symalr import catalog
 from symalr.errors import ConfigError
@@ -16,19 +15,13 @@ from symalr.train.algorithm import evaluate_spec
 from symalr.train.config import FitnessConfig, to_dict
 from symalr.train.schedule import decide_stacking, member_bytes, pack
 from symalr.train.stacked_fitness import evaluate_specs_stacked
+from tests.support import one_thread  # noqa: F401 (autouse fixture)
 from tests.test_evolve_run import data_dir, run_experiment
 
 #: Relative tolerance on fitness and accuracies: the stack's batched kernels sum in another
 #: order than the sequential ones (~1e-6 relative per step); one image of 300 is 3e-3.
 RTOL = 1e-6
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _assert_same_result(a, b):

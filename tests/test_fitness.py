@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 import torch
 
@@ -14,9 +11,9 @@ from symalr.train.algorithm import evaluate_spec
 from symalr.train.config import FitnessConfig, from_dict, preset, to_dict
 from symalr.train.fitness import evaluate_factory, resolve_compile
 from symalr.types import EvalResult
+from tests.support import DATA_DIR as SHARED_DATA
 
-DATA_DIR = str(os.environ.get("SYMALR_DATA_DIR")
-               or Path(__file__).resolve().parents[2] / "shared" / "data")
+DATA_DIR = str(SHARED_DATA)
 
 
 def _proxy(**changes) -> FitnessConfig:

@@ -5,8 +5,6 @@ optimizer raises, restore_best, and the shared-optimizer (benchmark) mode."""
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,18 +18,12 @@ from symalr.train.generated import torch_optimizer_class
 from symalr.train.models import build_model, init_glorot_
 from symalr.train.stacked import Member, StackedModel, train_stacked
 from symalr.train.trainer import TrainConfig, to_tensors, train
+from tests.support import DATA_DIR as SHARED_DATA
+from tests.support import one_thread  # noqa: F401 (autouse fixture)
 
-DATA_DIR = str(os.environ.get("SYMALR_DATA_DIR")
-               or Path(__file__).resolve().parents[2] / "shared" / "data")
+DATA_DIR = str(SHARED_DATA)
 RTOL = 1e-4
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -16,9 +13,9 @@ from symalr.train.config import preset  # noqa: E402
 from symalr.train.keras_models import build_keras_model, keras  # noqa: E402
 from symalr.train.models import PAPER_PARAMETER_COUNTS, build_model, parameter_count  # noqa: E402
 from symalr.train.tf_fitness import evaluate_keras_factory  # noqa: E402
+from tests.support import DATA_DIR as SHARED_DATA
 
-DATA_DIR = str(os.environ.get("SYMALR_DATA_DIR")
-               or Path(__file__).resolve().parents[2] / "shared" / "data")
+DATA_DIR = str(SHARED_DATA)
 
 
 def _short(**changes):

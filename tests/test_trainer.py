@@ -20,18 +20,11 @@ from symalr.train.datasets import fitness_data
 from symalr.train.generated import module_path, torch_optimizer_class
 from symalr.train.models import build_model
 from symalr.train.trainer import TrainConfig, evaluate, to_tensors, train
+from tests.support import DATA_DIR as SHARED_DATA
+from tests.support import one_thread  # noqa: F401 (autouse fixture)
 
-DATA_DIR = str(os.environ.get("SYMALR_DATA_DIR")
-               or Path(__file__).resolve().parents[2] / "shared" / "data")
+DATA_DIR = str(SHARED_DATA)
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Small models on shared cores: one torch thread (oversubscribed OpenMP threads spin)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
