@@ -1,7 +1,7 @@
 """The trainings of a benchmark (torch): one tuning call or one trial (SPEC §8).
 
 Both train the class ``symalr export`` emits for a spec (through
-:func:`symalr.train.fitness.spec_factory`) with :func:`symalr.train.trainer.train`, without
+:func:`symalr.train.fitness.optimizer_factory`) with :func:`symalr.train.trainer.train`, without
 early stopping, monitoring validation accuracy:
 
 - :func:`tuning_call` scores a training by its best validation accuracy;
@@ -32,9 +32,8 @@ from symalr.bench.store import Training
 from symalr.errors import ConfigError
 from symalr.spec import OptimizerSpec
 from symalr.train.algorithm import one_line
-from symalr.train.config import FitnessConfig
 from symalr.train.datasets import benchmark_data
-from symalr.train.fitness import spec_factory
+from symalr.train.fitness import compile_pays, optimizer_factory
 from symalr.train.models import INPUT_SHAPES, build_model
 from symalr.train.trainer import TrainConfig, evaluate, to_tensors, train, uses_channels_last
 
@@ -109,8 +108,10 @@ def _config(task: Task, epochs: int, restore_best: bool) -> TrainConfig:
                        monitor="val_accuracy", restore_best=restore_best)
 
 
-def _factory(task: Task, spec: OptimizerSpec):
-    return spec_factory(spec, FitnessConfig(device=task.device))
+def _factory(task: Task, spec: OptimizerSpec, epochs: int):
+    """The exported optimizer's factory, compiled when this training is long enough to pay."""
+    steps = epochs * math.ceil(len(task.train[1]) / task.batch_size)
+    return optimizer_factory(spec, compile_pays(task.device, steps))
 
 
 def _training(history, stop: str, error: str | None, seconds: float) -> Training:
@@ -133,7 +134,7 @@ def _train(task: Task, spec: OptimizerSpec, epochs: int, seed: int, restore_best
     seen: list = []  # epochs finished before an exception, if one comes
     error = None
     try:
-        optimizer = _factory(task, spec)(model.parameters())
+        optimizer = _factory(task, spec, epochs)(model.parameters())
         result = train(model, optimizer, task.train, task.validation,
                        _config(task, epochs, restore_best), rng, on_epoch=seen.append)
         history, stop = result.history, result.stop_reason
@@ -179,7 +180,7 @@ def trial_stack(task: Task, spec: OptimizerSpec, epochs: int, seeds: list[int]
     from symalr.train.stacked import Member, train_stacked
 
     start = time.monotonic()
-    members = [Member(_fresh_model(task, seed), _factory(task, spec), task.train,
+    members = [Member(_fresh_model(task, seed), _factory(task, spec, epochs), task.train,
                       np.random.default_rng(seed), seed) for seed in seeds]
     try:
         outcomes = train_stacked(members, task.validation, _config(task, epochs, True),

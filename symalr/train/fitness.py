@@ -101,23 +101,31 @@ def evaluate_factory(make_optimizer: OptimizerFactory, config: FitnessConfig) ->
     return run_algorithm(run_one, config)
 
 
+def compile_pays(device: str, steps: int) -> bool:
+    """Whether fusing the optimizer with ``torch.compile`` pays for its compile time: only on an
+    accelerator, and only for trainings of at least :data:`COMPILE_MIN_STEPS` steps."""
+    return resolve_device(device).startswith("cuda") and steps >= COMPILE_MIN_STEPS
+
+
 def resolve_compile(config: FitnessConfig) -> bool:
     """Whether the generated optimizer is fused with ``torch.compile`` under ``config``."""
     if config.compile != "auto":
         return bool(config.compile)
-    if not resolve_device(config.device).startswith("cuda"):
-        return False
     steps = config.n_evaluations * config.max_epochs * math.ceil(config.chunk_size
                                                                  / config.batch_size)
-    return steps >= COMPILE_MIN_STEPS
+    return compile_pays(config.device, steps)
 
 
-def spec_factory(spec, config: FitnessConfig) -> OptimizerFactory:
+def optimizer_factory(spec, compiled: bool) -> OptimizerFactory:
     """The factory of the class ``symalr export`` emits for ``spec`` (its torch source,
-    imported), with the foreach or compiled path chosen by :func:`resolve_compile`."""
+    imported): the foreach path, or the compiled one when ``compiled``."""
     from symalr.render.source import torch_source
     from symalr.train.generated import torch_optimizer_class
 
     cls = torch_optimizer_class(torch_source(spec))
-    compiled = resolve_compile(config)
     return lambda params: cls(params, foreach=True, compile=compiled)
+
+
+def spec_factory(spec, config: FitnessConfig) -> OptimizerFactory:
+    """:func:`optimizer_factory` with the path chosen by :func:`resolve_compile`."""
+    return optimizer_factory(spec, resolve_compile(config))
