@@ -207,20 +207,21 @@ def fold_constants(spec: OptimizerSpec) -> OptimizerSpec:
         sym = E.symbol(name, positive=True)
         return sym if value > 0 else -sym
 
+    def as_constant(c: sympy.Expr) -> sympy.Expr:
+        """A constant-only expression as one constant: kept when already ``c`` or ``-c``."""
+        if c.is_Symbol or (c.is_Mul and len(c.args) == 2 and c.args[0] == -1):
+            return c
+        return fresh(value(c))
+
     def fold(e: sympy.Expr) -> sympy.Expr:
         if e.is_Atom:
             return e
-        if is_const(e) and not (e.is_Mul and len(e.args) == 2 and e.args[0] == -1):
-            return fresh(value(e))
+        if is_const(e):
+            return as_constant(e)
         if e.is_Add or e.is_Mul:
             consts = [a for a in e.args if is_const(a)]
             rest = [fold(a) for a in e.args if not is_const(a)]
-            if len(consts) >= 2 or (consts and not consts[0].is_Symbol):
-                c = e.func(*consts)
-                folded = c if (c.is_Symbol or c.is_Mul and len(c.args) == 2 and c.args[0] == -1) \
-                    else fresh(value(c))
-                return e.func(folded, *rest)
-            return e.func(*consts, *rest)
+            return e.func(as_constant(e.func(*consts)), *rest) if consts else e.func(*rest)
         return e.func(*(fold(a) for a in e.args))
 
     updates = [(s, fold(e)) for s, e in spec.updates]

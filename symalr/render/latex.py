@@ -30,11 +30,13 @@ def _indexed(name: str, index: str) -> str:
     return f"{base}_{{{index}}}"
 
 
+def _hp_name(h) -> str:
+    """A hyperparameter's LaTeX name: its own, else SymPy's rendering (``beta_1`` -> ``\\beta_{1}``)."""
+    return h.latex or sympy.latex(sympy.Symbol(h.name))
+
+
 def _hp_latex(spec: OptimizerSpec) -> dict[sympy.Symbol, str]:
-    return {
-        spec.sym(h.name): (h.latex if h.latex else sympy.latex(sympy.Symbol(h.name)))
-        for h in spec.hyperparams
-    }
+    return {spec.sym(h.name): _hp_name(h) for h in spec.hyperparams}
 
 
 def _round_floats(e: sympy.Expr) -> sympy.Expr:
@@ -78,7 +80,7 @@ def _fmt(v: float) -> str:
 def hyperparam_table(spec: OptimizerSpec) -> str:
     """A booktabs table of the hyperparameters (needs ``booktabs``)."""
     rows = [
-        f"${h.latex or sympy.latex(sympy.Symbol(h.name))}$ & \\texttt{{{h.name.replace('_', chr(92) + '_')}}} & "
+        f"${_hp_name(h)}$ & \\texttt{{{h.name.replace('_', chr(92) + '_')}}} & "
         f"{_fmt(h.default)} & [{_fmt(h.low)}, {_fmt(h.high)}]"
         f"{' (log)' if h.log else ''}{'' if h.tunable else ' fixed'} \\\\"
         for h in spec.hyperparams
