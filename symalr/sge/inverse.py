@@ -34,6 +34,7 @@ from lark import Lark, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from symalr.errors import GenotypeError
+from symalr.sge.grammar_cache import per_grammar
 from symalr.types import Genotype, Grammar
 
 _NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
@@ -65,20 +66,10 @@ class _Parser:
     numbers: Mapping[str, str]  # 9-digit key -> the grammar's spelling of that number
 
 
-_PARSERS: dict[int, _Parser] = {}
-_PARSERS_MAX = 8
-
-
+@per_grammar(maxsize=8)
 def _parser(grammar: Grammar) -> _Parser:
     """The cached parser of ``grammar`` (keyed by identity, like the mapping tables)."""
-    hit = _PARSERS.get(id(grammar))
-    if hit is not None and hit.grammar is grammar:
-        return hit
-    built = _build_parser(grammar)
-    if len(_PARSERS) >= _PARSERS_MAX:
-        _PARSERS.pop(next(iter(_PARSERS)))
-    _PARSERS[id(grammar)] = built
-    return built
+    return _build_parser(grammar)
 
 
 _Item = tuple[bool, str]  # (is a non-terminal, name or language token)

@@ -26,6 +26,7 @@ from numbers import Integral
 import numpy as np
 
 from symalr.errors import ConfigError, GenotypeError
+from symalr.sge.grammar_cache import per_grammar
 from symalr.types import Derivation, Genotype, Grammar
 
 #: A production as the mapper sees it: per symbol, ``(is_nonterminal, text)``.
@@ -65,27 +66,14 @@ class GrammarTables:
         return table[budget] if budget < len(table) else table[-1]
 
 
-# Tables for the grammars seen recently. Keyed by id(); the entry holds the grammar itself, so the
-# id cannot be reused while the entry lives, and a hit is confirmed with ``is``. (Hashing a
-# Grammar walks every symbol, which would cost more than a whole mapping.)
-_TABLES: dict[int, GrammarTables] = {}
-_TABLES_MAX = 16
-
-
+@per_grammar(maxsize=16)
 def grammar_tables(grammar: Grammar) -> GrammarTables:
     """The (cached) lookup tables of an analysed grammar.
 
     Raises ``ValueError`` if the grammar lacks the analysis fields that
     :func:`symalr.grammar.load_grammar` fills in (a programming error, not a user error).
     """
-    hit = _TABLES.get(id(grammar))
-    if hit is not None and hit.grammar is grammar:
-        return hit
-    tables = _build_tables(grammar)
-    if len(_TABLES) >= _TABLES_MAX:
-        _TABLES.pop(next(iter(_TABLES)))
-    _TABLES[id(grammar)] = tables
-    return tables
+    return _build_tables(grammar)
 
 
 def _build_tables(grammar: Grammar) -> GrammarTables:
