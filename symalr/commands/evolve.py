@@ -28,6 +28,8 @@ _FIXED = ("cannot be changed when resuming: the stored configuration is used (on
 
 
 def add_parser(subparsers) -> None:
+    from symalr.train.schedule import STACKING
+
     p = subparsers.add_parser(
         "evolve", help="evolve optimizers (resumable; results in an SQLite database)",
         description="Evolve optimizers with SGE (Adaptive AutoLR). Settings come from a preset "
@@ -49,7 +51,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--address", help="Ray cluster address (default: a local Ray on loopback)")
     p.add_argument("--data-dir", help="folder holding the data set")
     p.add_argument("--device", help="training device: cpu, cuda, cuda:N or auto")
-    p.add_argument("--stacking", choices=("auto", "on", "off"),
+    p.add_argument("--stacking", choices=STACKING,
                    help="train a generation's evaluations as stacks of models on one device "
                         "(auto: on a GPU only)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

@@ -48,6 +48,7 @@ from symalr.errors import ConfigError
 from symalr.sge.engine import SGEConfig
 from symalr.train import config as fitness_config
 from symalr.train.config import FitnessConfig
+from symalr.train.schedule import STACKING
 
 try:
     import tomllib
@@ -80,8 +81,9 @@ class ExecutorConfig:
             raise ConfigError(f"executor.max_retries = {self.max_retries}: must be >= 0")
         if not self.timeout_s >= 0:
             raise ConfigError(f"executor.timeout_s = {self.timeout_s}: must be >= 0 (0: none)")
-        if self.stacking not in ("auto", "on", "off"):
-            raise ConfigError(f"executor.stacking = {self.stacking!r}: choose auto, on or off")
+        if self.stacking not in STACKING:
+            raise ConfigError(f"executor.stacking = {self.stacking!r}: choose "
+                              f"{', '.join(STACKING)}")
         if self.max_stack < 0:
             raise ConfigError(f"executor.max_stack = {self.max_stack}: must be >= 0 "
                               f"(0: measured memory budget)")
