@@ -17,10 +17,12 @@ from functools import cache
 from pathlib import Path
 
 import sympy
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import LarkError, UnexpectedInput, VisitError
 
+from . import language
 from .errors import SpecError
+from .ops import OPERATORS, names, operator
 
 
 class divide_no_nan(sympy.Function):  # noqa: N801 - the operator's name in the vocabulary
@@ -41,7 +43,7 @@ class divide_no_nan(sympy.Function):  # noqa: N801 - the operator's name in the 
 
     def _latex(self, printer, exp=None):
         a, b = (printer._print(x) for x in self.args)
-        out = rf"\operatorname{{div}}_0\!\left({a},\ {b}\right)"
+        out = OPERATORS["divide_no_nan"].latex.format(a=a, b=b)
         return out if exp is None else rf"{out}^{{{exp}}}"
 
 
@@ -58,31 +60,28 @@ GRAD, WEIGHT, STEP = "g", "w", "t"
 RESERVED = frozenset({GRAD, WEIGHT, STEP})
 
 
-def _square(a):
-    return a**2
-
-
-#: Operator name -> SymPy builder. Keys are the vocabulary of :mod:`symalr.ops` plus SymPy's own
-#: spellings (``Abs``) so that ``to_text`` output parses back.
-BUILDERS: dict[str, tuple[int, Callable[..., sympy.Expr]]] = {
-    "negative": (1, lambda a: -a),
-    "add": (2, lambda a, b: a + b),
-    "subtract": (2, lambda a, b: a - b),
-    "multiply": (2, lambda a, b: a * b),
-    "pow": (2, lambda a, b: a**b),
-    "square": (1, _square),
-    "sqrt": (1, sympy.sqrt),
-    "divide_no_nan": (2, divide_no_nan),
-    "sign": (1, sympy.sign),
-    "abs": (1, sympy.Abs),
-    "Abs": (1, sympy.Abs),
-}
+#: Longest expression or phenotype text parsed, and deepest nesting of its parse tree: far above
+#: anything the grammars derive (depth 64 at most), far below Python's recursion limit, which
+#: the tree transformer and SymPy would otherwise meet.
+MAX_TEXT = 20_000
+MAX_NESTING = 200
 
 
 @cache
 def _parser(start: str) -> Lark:
     grammar = (Path(__file__).with_name("expr.lark")).read_text()
+    grammar = grammar.replace("@IDENT@", language.IDENT).replace("@NUMBER@", language.NUMBER)
     return Lark(grammar, start=start, parser="lalr", propagate_positions=True)
+
+
+def _depth(tree: Tree) -> int:
+    """The depth of a parse tree, computed without recursion."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((c, d + 1) for c in node.children if isinstance(c, Tree))
+    return deepest
 
 
 def number(text: str) -> sympy.Expr:
@@ -110,18 +109,17 @@ class _Build(Transformer):
     def call(self, tok, *args):
         name = str(tok)
         args = tuple(a for a in args if a is not None)
-        if name not in BUILDERS:
-            known = ", ".join(sorted(k for k in BUILDERS if k != "Abs"))
+        try:
+            op = operator(name)
+        except KeyError:
+            raise SpecError(f"{self._where}:{tok.line}:{tok.column}: unknown function {name!r} "
+                            f"(known: {names()})") from None
+        if len(args) != op.arity:
             raise SpecError(
-                f"{self._where}:{tok.line}:{tok.column}: unknown function {name!r} (known: {known})"
-            )
-        arity, build = BUILDERS[name]
-        if len(args) != arity:
-            raise SpecError(
-                f"{self._where}:{tok.line}:{tok.column}: {name} takes {arity} argument(s), "
+                f"{self._where}:{tok.line}:{tok.column}: {name} takes {op.arity} argument(s), "
                 f"got {len(args)}"
             )
-        return build(*args)
+        return op.build(*args)
 
     def add(self, a, b):
         return a + b
@@ -152,6 +150,9 @@ class _Build(Transformer):
 
 
 def _run(text: str, start: str, resolve, where: str, num=None):
+    if len(text) > MAX_TEXT:
+        raise SpecError(f"{where}: text of {len(text)} characters is too long "
+                        f"(at most {MAX_TEXT})")
     try:
         tree = _parser(start).parse(text)
     except UnexpectedInput as err:
@@ -160,6 +161,8 @@ def _run(text: str, start: str, resolve, where: str, num=None):
         ) from None
     except LarkError as err:  # pragma: no cover - other parse failures
         raise SpecError(f"{where}: cannot parse {text.strip()[:60]!r}: {err}") from None
+    if _depth(tree) > MAX_NESTING:
+        raise SpecError(f"{where}: expression nested deeper than {MAX_NESTING} levels")
     try:
         return _Build(resolve, where, num).transform(tree)
     except VisitError as err:

@@ -14,6 +14,7 @@ import numpy as np
 import sympy
 
 from . import expr as E
+from .ops import BY_NODE, OPERATORS
 from .spec import OptimizerSpec
 
 
@@ -64,23 +65,18 @@ class Evaluator:
             base, exp = e.args
             b = self._ev(base, env)
             if exp == sympy.S.Half:
-                return np.sqrt(b)
+                return np.asarray(OPERATORS["sqrt"].reference(b), dtype=d)
             if exp == -sympy.S.Half:
-                return (self.const(1.0) / np.sqrt(b)).astype(d)
+                return (self.const(1.0) / OPERATORS["sqrt"].reference(b)).astype(d)
             if exp == 2:
-                return (b * b).astype(d)
+                return np.asarray(OPERATORS["square"].reference(b), dtype=d)
             if exp == -1:
                 return (self.const(1.0) / b).astype(d)
-            return np.power(b, self._ev(exp, env)).astype(d)
-        if isinstance(e, E.divide_no_nan):
-            a, b = (self._ev(x, env) for x in e.args)
-            a, b = np.broadcast_arrays(a, b)
-            safe = np.where(b == 0, self.const(1.0), b)
-            return np.where(b == 0, self.const(0.0), a / safe).astype(d)
-        if isinstance(e, sympy.sign):
-            return np.sign(self._ev(e.args[0], env)).astype(d)
-        if isinstance(e, sympy.Abs):
-            return np.abs(self._ev(e.args[0], env)).astype(d)
+            return np.asarray(OPERATORS["pow"].reference(b, self._ev(exp, env)), dtype=d)
+        op = BY_NODE.get(type(e).__name__)
+        if op is not None:
+            args = [np.asarray(self._ev(x, env), dtype=d) for x in e.args]
+            return np.asarray(op.reference(*args), dtype=d)
         raise TypeError(f"reference stepper: unsupported node {type(e).__name__}: {e}")
 
 

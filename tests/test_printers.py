@@ -1,4 +1,4 @@
-"""The code printers (symalr.render.printers) and the torch lowering (symalr.render.foreach).
+"""The code printers (symalr.render.printers) and the torch lowering (symalr.render.lowering).
 
 One-line tests per mapping; the NumPy printer against the reference Evaluator on random
 expressions; the plain-float printer and its IEEE helpers against NumPy float64; strictness.
@@ -18,18 +18,19 @@ import sympy
 from symalr import catalog
 from symalr import expr as E
 from symalr.errors import ExportError
+from symalr.ops import OPERATORS
 from symalr.reference import Evaluator
-from symalr.render import foreach as F
 from symalr.render import hoist as H
+from symalr.render.helpers import PRINTED_HELPERS, helper_source
+from symalr.render.lowering import lower
 from symalr.render.printers import (
-    HELPERS,
     NumPyPrinter,
     ScalarPrinter,
     TFPrinter,
     TorchPrinter,
     check_supported,
-    helper_source,
 )
+from symalr.render.torch_ops import print_ops
 
 x, y = E.symbol("x"), E.symbol("y")
 c = E.symbol("c", positive=True)
@@ -118,11 +119,9 @@ def _random_expr(rng: np.random.Generator, depth: int) -> sympy.Expr:
     leaves = [x, y, c, sympy.Float("0.0892170603"), sympy.Integer(2), sympy.Rational(1, 2)]
     if depth == 0 or rng.random() < 0.25:
         return leaves[rng.integers(len(leaves))]
-    ops = ["negative", "add", "subtract", "multiply", "pow", "square", "sqrt", "divide_no_nan",
-           "sign", "abs"]
-    name = ops[rng.integers(len(ops))]
-    arity, build = E.BUILDERS[name]
-    return build(*(_random_expr(rng, depth - 1) for _ in range(arity)))
+    names = sorted(OPERATORS)
+    op = OPERATORS[names[rng.integers(len(names))]]
+    return op.build(*(_random_expr(rng, depth - 1) for _ in range(op.arity)))
 
 
 def _in_vocabulary(e: sympy.Expr) -> bool:
@@ -164,7 +163,7 @@ def test_numpy_printer_matches_reference_evaluator():
 
 def _helpers_namespace() -> dict:
     ns: dict = {"math": math}
-    exec(helper_source(set(HELPERS) - {"_nan_sign"}), ns)  # our own printed helper source
+    exec("\n\n".join(helper_source(set(PRINTED_HELPERS) - {"_nan_sign"})), ns)  # as printed
     return ns
 
 
@@ -214,7 +213,8 @@ def test_render_imports_no_framework():
     code = (
         "import sys\n"
         "from symalr import catalog\n"
-        "from symalr.render.source import tf_source, torch_source\n"
+        "from symalr.render.tf_module import tf_source\n"
+        "from symalr.render.torch_module import torch_source\n"
         "for s in catalog.all_specs():\n"
         "    torch_source(s); tf_source(s)\n"
         "bad = [m for m in ('torch', 'tensorflow', 'keras') if m in sys.modules]\n"
@@ -232,7 +232,7 @@ def _lowered(name: str, mode: str) -> list[str]:
     ids = {"g": "grad", "w": "param", **{s: s for s in spec.states}}
     names = {"_lr": "lr", "t": "t", **{p.name: p.name for p in spec.hyperparams},
              **{n: n for n, _ in h.scalars}}
-    return F.print_ops(F.lower(h, ids, ScalarPrinter(names).doprint).ops, mode)
+    return print_ops(lower(h, ids, ScalarPrinter(names).doprint).ops, mode)
 
 
 def test_hoisting_names_scalar_subexpressions():

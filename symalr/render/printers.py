@@ -11,11 +11,13 @@ Each backend is a thin subclass of SymPy's Python code printer that swaps a mapp
 - any sub-expression without symbols is printed as one float literal, its value computed as
   the reference computes it (IEEE: NaN, not a complex number, for ``(-1/2)**sqrt(2)``).
 
-Protected semantics (SPEC §1) are spelled out per backend: ``divide_no_nan(a, b)`` is 0 where
-``b == 0`` (whatever ``a`` is), ``sign`` keeps NaN (``torch.sign`` maps NaN to 0, so torch code
-calls the helper ``_nan_sign``), ``sqrt``/``pow`` are IEEE. :class:`ScalarPrinter` prints for
-plain Python floats, where ``/``, ``**`` and ``math.sqrt`` raise instead of returning inf/NaN;
-it calls small TorchScript-compatible helpers whose source is :data:`HELPERS`.
+Operators are spelled from their rows in :mod:`symalr.ops` (``spell[backend]``), which also
+name the helper functions a spelling calls; protected semantics (docs/optimizer-model.md) live
+there: ``divide_no_nan(a, b)`` is 0 where ``b == 0`` (whatever ``a`` is), ``sign`` keeps NaN
+(``torch.sign`` maps NaN to 0, so torch code calls the helper ``_nan_sign``), ``sqrt``/``pow``
+are IEEE. :class:`ScalarPrinter` prints for plain Python floats, where ``/``, ``**`` and
+``math.sqrt`` raise instead of returning inf/NaN; it calls small TorchScript-compatible
+helpers whose source is in :mod:`symalr.render.runtime`.
 
 Printers are strict: a node outside the vocabulary raises :class:`~symalr.errors.ExportError`
 naming it. They know names only through the ``names`` mapping (symbol name -> identifier), and
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from string import Formatter
 from typing import ClassVar
 
 import numpy as np
@@ -34,70 +37,22 @@ import sympy
 from sympy.printing.pycode import PythonCodePrinter
 
 from .. import expr as E
+from .. import ops
 from ..errors import ExportError
 from ..reference import Evaluator
 
-#: Node classes every printer supports (the spec language; SPEC §1 plus sign/abs).
+
+def _node_class(name: str) -> type:
+    return getattr(E, name, None) or getattr(sympy, name)
+
+
+#: Node classes every printer supports: the arithmetic and power nodes, the function-like
+#: operators of :mod:`symalr.ops`, numbers and IEEE's special values.
 SUPPORTED_NODES: tuple[type, ...] = (
     sympy.Symbol, sympy.Number, sympy.Add, sympy.Mul, sympy.Pow,
-    E.divide_no_nan, sympy.sign, sympy.Abs,
+    *(_node_class(name) for name in ops.BY_NODE),
     type(sympy.nan), type(sympy.zoo), type(sympy.oo), type(sympy.S.NegativeInfinity),
 )  # fmt: skip
-
-#: Helper functions the printed text may call (name -> source). All TorchScript-compatible.
-HELPERS: dict[str, str] = {
-    "_nan_sign": '''def _nan_sign(x: Tensor) -> Tensor:
-    """``sign(x)`` that keeps NaN (``torch.sign`` maps NaN to 0)."""
-    return torch.where(torch.isnan(x), x, torch.sign(x))
-''',
-    "_div": '''def _div(a: float, b: float) -> float:
-    """``a / b`` with IEEE results (inf, NaN) where Python raises ZeroDivisionError."""
-    if b != 0.0:
-        return a / b
-    if a != a or a == 0.0:
-        return math.nan
-    return math.copysign(math.inf, a) * math.copysign(1.0, b)
-''',
-    "_div0": '''def _div0(a: float, b: float) -> float:
-    """``divide_no_nan``: ``a / b``, and 0 where ``b == 0``."""
-    return a / b if b != 0.0 else 0.0
-''',
-    "_sqrt": '''def _sqrt(a: float) -> float:
-    """IEEE square root: NaN for a negative or NaN argument."""
-    return math.sqrt(a) if a >= 0.0 else math.nan
-''',
-    "_sign": '''def _sign(a: float) -> float:
-    """-1, 0 or 1; NaN for NaN."""
-    if a > 0.0:
-        return 1.0
-    if a < 0.0:
-        return -1.0
-    return a
-''',
-    "_pow": '''def _pow(a: float, b: float) -> float:
-    """IEEE ``a ** b``: NaN for a negative base and non-integer exponent, inf on overflow or
-    for zero to a negative power (Python would raise or return a complex number)."""
-    if math.isfinite(a) and math.isfinite(b):
-        odd = b == math.floor(b) and math.fmod(b, 2.0) != 0.0
-        if a == 0.0 and b < 0.0:
-            return -math.inf if odd and math.copysign(1.0, a) < 0.0 else math.inf
-        if a < 0.0 and b != math.floor(b):
-            return math.nan
-        if a != 0.0 and b * math.log(abs(a)) > 700.0:
-            return -math.inf if odd and a < 0.0 else math.inf
-    return a**b
-''',
-}
-
-#: Module imports each helper needs besides those of the printed expressions.
-HELPER_IMPORTS: dict[str, frozenset[str]] = {
-    "_nan_sign": frozenset({"torch"}),
-    "_div": frozenset({"math"}),
-    "_div0": frozenset(),
-    "_sqrt": frozenset({"math"}),
-    "_sign": frozenset(),
-    "_pow": frozenset({"math"}),
-}
 
 
 def check_supported(expr: sympy.Basic, backend: str) -> None:
@@ -107,8 +62,7 @@ def check_supported(expr: sympy.Basic, backend: str) -> None:
             kind = type(node).__name__
             raise ExportError(
                 f"cannot export to {backend}: unsupported operation {kind!r} in "
-                f"{E.to_text(expr)[:80]} (supported: add, subtract, multiply, pow, square, "
-                "sqrt, divide_no_nan, sign, abs, numbers)"
+                f"{E.to_text(expr)[:80]} (supported: {ops.names()}, numbers)"
             )
 
 
@@ -188,7 +142,7 @@ class ExprPrinter(PythonCodePrinter):
             f"cannot export to {self.backend}: unsupported operation {type(expr).__name__!r}"
         )
 
-    _print_Basic = _print_Function = _print_not_supported
+    _print_Basic = _print_not_supported
 
     # ------------------------------------------------------------------ atoms
 
@@ -279,22 +233,39 @@ class ExprPrinter(PythonCodePrinter):
     def _square(self, base: sympy.Expr) -> str:
         return self._call("square", base)
 
-    def _call(self, op: str, *args: sympy.Expr) -> str:
-        fn = self.table[op]
-        return f"{fn}({', '.join(self._argument(a) for a in args)})"
+    def _call(self, name: str, *args: sympy.Expr) -> str:
+        """Operator ``name`` applied to ``args``, spelled by its row of :mod:`symalr.ops`."""
+        op = ops.OPERATORS[name]
+        spelling = op.spelling(self.backend)
+        self.helpers.update(op.helpers.get(self.backend, ()))
+        wanted = {field for _, field, _, _ in Formatter().parse(spelling) if field}
+        fields = {}
+        for key, e in zip("ab", args):
+            if key in wanted:
+                fields[key] = self._argument(e)
+            if key + "o" in wanted:
+                fields[key + "o"] = self._operand(e)
+        if "q" in wanted:
+            fields["q"] = self._quotient(*args)
+        return spelling.format(**fields)
 
     def _argument(self, e: sympy.Expr) -> str:
         """``e`` printed as a function argument."""
         return self._print(e)
 
-    def _print_Abs(self, expr) -> str:
-        return self._call("abs", expr.args[0])
+    def _quotient(self, a: sympy.Expr, b: sympy.Expr) -> str:
+        """``a / b`` as this backend divides."""
+        if not a.free_symbols:
+            return self._divide_number(self._print(a), b)
+        return f"{self._operand(a)}/{self._operand(b)}"
 
-    def _print_sign(self, expr) -> str:
-        return self._call("sign", expr.args[0])
+    def _print_Function(self, expr) -> str:
+        op = ops.BY_NODE.get(type(expr).__name__)
+        if op is None:
+            return self._print_not_supported(expr)
+        return self._call(op.name, *expr.args)
 
-    def _print_divide_no_nan(self, expr) -> str:
-        raise NotImplementedError  # every backend spells it
+    _print_Abs = _print_sign = _print_divide_no_nan = _print_Function
 
 
 class TorchPrinter(ExprPrinter):
@@ -302,29 +273,11 @@ class TorchPrinter(ExprPrinter):
 
     backend = "torch"
     base_imports = frozenset({"torch"})
-    table = {
-        "sqrt": "torch.sqrt", "square": "torch.square", "abs": "torch.abs",
-        "sign": "_nan_sign", "pow": "torch.pow", "where": "torch.where", "div": "torch.div",
-        "nan": 'float("nan")', "inf": 'float("inf")',
-    }  # fmt: skip
-
-    def _call(self, op: str, *args: sympy.Expr) -> str:
-        if op == "sign":
-            self.helpers.add("_nan_sign")
-        return super()._call(op, *args)
+    table = {"div": "torch.div", "nan": 'float("nan")', "inf": 'float("inf")'}
 
     def _divide_number(self, number: str, den: sympy.Expr) -> str:
         # float / Tensor is reciprocal(x) * float in torch; torch.div divides exactly.
         return f"{self.table['div']}({number}, {self._print(den)})"
-
-    def _print_divide_no_nan(self, expr) -> str:
-        a, b = expr.args
-        b_text = self._print(b)
-        if not a.free_symbols:
-            quotient = f"{self.table['div']}({self._print(a)}, {b_text})"
-        else:
-            quotient = f"{self._operand(a)}/{self._operand(b)}"
-        return f"{self.table['where']}({b_text} == 0, 0.0, {quotient})"
 
 
 class TFPrinter(ExprPrinter):
@@ -333,11 +286,7 @@ class TFPrinter(ExprPrinter):
 
     backend = "tf"
     base_imports = frozenset({"tf"})
-    table = {
-        "sqrt": "tf.sqrt", "square": "tf.square", "abs": "tf.abs", "sign": "tf.sign",
-        "pow": "tf.pow", "divide_no_nan": "tf.math.divide_no_nan",
-        "nan": 'float("nan")', "inf": 'float("inf")',
-    }  # fmt: skip
+    table = {"nan": 'float("nan")', "inf": 'float("inf")'}
 
     def __init__(self, names: Mapping[str, str], dtype: str = "dtype", settings=None):
         super().__init__(names, settings)
@@ -349,24 +298,13 @@ class TFPrinter(ExprPrinter):
             return f"tf.constant({text}, {self.dtype})"
         return text
 
-    def _print_divide_no_nan(self, expr) -> str:
-        return self._call("divide_no_nan", *expr.args)
-
 
 class NumPyPrinter(ExprPrinter):
     """Array expressions for NumPy (``np``), the reference stepper's semantics."""
 
     backend = "numpy"
     base_imports = frozenset({"np"})
-    table = {
-        "sqrt": "np.sqrt", "square": "np.square", "abs": "np.abs", "sign": "np.sign",
-        "pow": "np.power", "where": "np.where", "nan": "np.nan", "inf": "np.inf",
-    }  # fmt: skip
-
-    def _print_divide_no_nan(self, expr) -> str:
-        a, b = expr.args
-        w, den = self.table["where"], self._print(b)
-        return f"{w}({den} == 0, 0.0, {self._operand(a)}/{w}({den} == 0, 1.0, {den}))"
+    table = {"nan": "np.nan", "inf": "np.inf"}
 
 
 class ScalarPrinter(ExprPrinter):
@@ -376,26 +314,13 @@ class ScalarPrinter(ExprPrinter):
     """
 
     backend = "python"
-    table = {
-        "sqrt": "_sqrt", "abs": "abs", "sign": "_sign", "pow": "_pow", "div": "_div",
-        "div0": "_div0", "nan": "math.nan", "inf": "math.inf",
-    }  # fmt: skip
+    table = {"div": "_div", "nan": "math.nan", "inf": "math.inf"}
 
     def _literal(self, value: float) -> str:
         text = super()._literal(value)
         if "math." in text:
             self.imports.add("math")
         return text
-
-    def _call(self, op: str, *args: sympy.Expr) -> str:
-        fn = self.table[op]
-        if fn.startswith("_"):
-            self.helpers.add(fn)
-        return f"{fn}({', '.join(self._print(a) for a in args)})"
-
-    def _square(self, base: sympy.Expr) -> str:
-        operand = self._operand(base)
-        return f"{operand}*{operand}"
 
     def _pow_is_call(self, e: sympy.Pow) -> bool:
         return e.exp != 2
@@ -425,19 +350,3 @@ class ScalarPrinter(ExprPrinter):
         if exp == -sympy.S.Half:
             return self._divide_text(self._literal(1.0), self._call("sqrt", base))
         return super()._print_Pow(expr)
-
-    def _print_divide_no_nan(self, expr) -> str:
-        return self._call("div0", *expr.args)
-
-
-def helper_source(names: set[str] | frozenset[str]) -> str:
-    """Source of the given helpers, in a fixed order, separated by blank lines."""
-    return "\n\n".join(HELPERS[n] for n in HELPERS if n in names)
-
-
-def helper_imports(names: set[str] | frozenset[str]) -> set[str]:
-    """Imports the given helpers need."""
-    out: set[str] = set()
-    for n in names:
-        out |= HELPER_IMPORTS[n]
-    return out

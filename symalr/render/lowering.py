@@ -1,12 +1,11 @@
-"""Lower a hoisted spec (:mod:`symalr.render.hoist`) to in-place torch operations (SPEC §5).
+"""Lower a hoisted spec (:mod:`symalr.render.hoist`) to in-place torch operations.
 
 :func:`lower` turns the hoisted statements into a list of :class:`Op`: tensor operations that
 update the state tensors and the weight *in place*, using ``alpha=``, ``addcmul``, ``addcdiv``
-and ``lerp`` where a term has their shape, and few temporaries. The same list prints as
-per-tensor code (``torch.add(...)``, ``x.add_(...)``; TorchScript-compatible) or as
-multi-tensor code (``torch._foreach_add(...)``) with :func:`print_ops`. Operations without a
-``_foreach`` form (``divide_no_nan``, NaN-keeping ``sign``, number / tensor) run per tensor
-inside the multi-tensor code.
+and ``lerp`` where a term has their shape (the shapes are found by
+:mod:`symalr.render.patterns`), and few temporaries: this module decides where each value is
+computed (in place, into its destination, into a dying temporary, or into a new one).
+:mod:`symalr.render.torch_ops` prints the list as per-tensor or multi-tensor code.
 
 Statement semantics are those of :mod:`symalr.spec`: a state's statement may read its old
 value; the lowering writes the new value into the state's own tensor only after every read of
@@ -21,8 +20,9 @@ from dataclasses import dataclass, field
 import sympy
 
 from .. import expr as E
+from .. import ops
 from .hoist import Hoisted
-from .printers import split_product
+from .patterns import Shapes
 
 # ---------------------------------------------------------------------------------- operations
 
@@ -39,23 +39,11 @@ class Op:
     out: str | None = None
 
 
-#: Operations with both a torch function/method and a ``torch._foreach_*`` form.
-NATIVE = frozenset(
-    {"add", "sub", "mul", "div", "addcmul", "addcdiv", "lerp", "pow", "sqrt", "abs", "neg",
-     "reciprocal", "copy"}
-)  # fmt: skip
-
-#: Per-tensor spellings of the operations without a ``_foreach`` form; ``{0}``... are the
-#: arguments. ``div0`` is ``divide_no_nan``; its spelling depends on which arguments are tensors.
-SPECIAL: dict[str, Callable[[tuple[str, ...], tuple[bool, ...]], str]] = {
-    "div0": lambda a, t: (
-        f"torch.where({a[1]} == 0, 0.0, {a[0]} / {a[1]})" if t[0] and t[1]
-        else f"torch.where({a[1]} == 0, 0.0, torch.div({a[0]}, {a[1]}))" if t[1]
-        else f"({a[0]} / {a[1]} if {a[1]} != 0.0 else torch.zeros_like({a[0]}))"
-    ),
-    "sign": lambda a, t: f"_nan_sign({a[0]})",
-    "rdiv": lambda a, t: f"torch.div({a[0]}, {a[1]})",
-}
+#: The lowering's own arithmetic operations (torch names, each with a ``_foreach`` form); the
+#: function-like operators of the language are emitted under their :mod:`symalr.ops` names.
+ARITHMETIC = frozenset(
+    {"add", "sub", "mul", "div", "addcmul", "addcdiv", "lerp", "neg", "reciprocal", "copy"}
+)
 
 
 @dataclass(frozen=True)
@@ -90,26 +78,26 @@ def lower(
     return Lowering(_release_early(low.ops), low.helpers)
 
 
-def _release_early(ops: list[Op]) -> list[Op]:
+def _release_early(program: list[Op]) -> list[Op]:
     """Insert ``del`` after a temporary's last use when a later operation allocates, so that
     memory is reused (warm in cache, no new pages) instead of growing."""
     last: dict[str, int] = {}
-    for i, op in enumerate(ops):
+    for i, op in enumerate(program):
         for name in (*op.args, op.out):
             if name is not None and name.startswith("_t"):
                 last[name] = i
     out: list[Op] = []
-    for i, op in enumerate(ops):
+    for i, op in enumerate(program):
         out.append(op)
         dead = [n for n, j in last.items() if j == i and n != op.out]
-        if dead and any(later.out is not None for later in ops[i + 1:]):
+        if dead and any(later.out is not None for later in program[i + 1:]):
             out.append(Op("del", tuple(dead), (True,) * len(dead)))
     return out
 
 
 class _Lowerer:
     def __init__(self, hoisted: Hoisted, tensor_ids, scalar_code):
-        self.tensor_names = hoisted.tensor_names
+        self.shapes = Shapes(hoisted.tensor_names)
         self.ids = dict(tensor_ids)
         self.scalar_code = scalar_code
         self.ops: list[Op] = []
@@ -120,7 +108,7 @@ class _Lowerer:
     # ------------------------------------------------------------------ basics
 
     def is_tensor(self, e: sympy.Expr) -> bool:
-        return any(s.name in self.tensor_names for s in e.free_symbols)
+        return self.shapes.is_tensor(e)
 
     def temp(self) -> str:
         self.ntemp += 1
@@ -176,9 +164,11 @@ class _Lowerer:
         return b
 
     def special(self, fn: str, args: list[_Val]) -> _Val:
+        """A new temporary computed per tensor: a function-like operator of :mod:`symalr.ops`
+        without a ``_foreach`` form, or ``rdiv`` (a number divided by a tensor)."""
         out = self.temp()
-        if fn == "sign":
-            self.helpers.add("_nan_sign")
+        if fn in ops.OPERATORS:
+            self.helpers.update(ops.OPERATORS[fn].helpers.get("torch", ()))
         self.emit(fn, args, out=out)
         return _Val(out, True, True)
 
@@ -213,7 +203,7 @@ class _Lowerer:
         pending: list[sympy.Expr] = []
         node = e
         while not node.is_Symbol:
-            parts = self.spine_parts(node, state)
+            parts = self.shapes.spine_parts(node, state)
             if parts is None:
                 return False
             node, others = parts
@@ -226,96 +216,9 @@ class _Lowerer:
                 self.cache[x] = _Val(v.code, v.tensor)
         return True
 
-    def spine_parts(self, node: sympy.Expr, state: str):
-        """``(lead, other operands)`` as :meth:`build` would read them, or None."""
-        if node.is_Add:
-            lerp = self.match_lerp(node)
-            if lerp is not None:
-                return lerp[0], [lerp[1]]
-            tensors = self.ordered_tensor_args(node, state)
-            others = []
-            for term in tensors[1:]:
-                pattern = self.term_pattern(term)
-                others.extend(pattern[1] if pattern else [term])
-            return tensors[0], others
-        if node.is_Mul:
-            num, den = self.factors(node, state)
-            if not num:
-                return None
-            return num[0], [*num[1:], *den]
-        if node.is_Pow:
-            others = [node.exp] if self.is_tensor(node.exp) else []
-            return (node.base, others) if self.is_tensor(node.base) else None
-        if isinstance(node, sympy.Abs):
-            return node.args[0], []
-        return None
-
-    @staticmethod
-    def reads(e: sympy.Expr, state: str) -> bool:
-        return e.is_Symbol and e.name == state
-
-    def ordered_tensor_args(self, node: sympy.Expr, state: str | None = None) -> list[sympy.Expr]:
-        """Tensor arguments of a sum; with two of them, the state's own first (exact)."""
-        tensors = [a for a in node.args if self.is_tensor(a)]
-        if state is not None and len(tensors) == 2 and self.reads(tensors[1], state):
-            tensors.reverse()
-        return tensors
-
-    # ------------------------------------------------------------------ patterns
-
-    def factors(self, e: sympy.Mul, state: str | None = None):
-        """Tensor numerator and denominator factors of a product (scalars excluded); with two
-        numerator factors, the state's own first (exact)."""
-        num, den = split_product(e)
-        num = [a for a in num if self.is_tensor(a)]
-        if state is not None and len(num) == 2 and self.reads(num[1], state):
-            num.reverse()
-        return num, [d for d in den if self.is_tensor(d)]
-
     def dest_state(self, dest: str | None) -> str | None:
         """The state whose tensor is ``dest`` (for the exact reordering), if any."""
         return next((n for n, i in self.ids.items() if i == dest), None)
-
-    def coefficient(self, e: sympy.Mul) -> sympy.Expr | None:
-        """The product's scalar factor, or None (after hoisting there is at most one)."""
-        scalars = [a for a in e.args if not self.is_tensor(a)]
-        return scalars[0] if scalars else None
-
-    def term_pattern(self, term: sympy.Expr):
-        """``(fn, operands, coefficient)`` to add ``term`` with one fused op, or None."""
-        if not term.is_Mul:
-            return None
-        c = self.coefficient(term)
-        if c is not None and c.is_Rational and not c.is_Integer and c.p == 1:
-            return None  # a division by a number: the reference divides
-        num, den = self.factors(term)
-        if len(num) == 1 and not den and num[0].is_Pow and num[0].exp == 2:
-            return ("addcmul", [num[0].base, num[0].base], c)
-        if len(num) == 1 and not den:
-            return ("add", [num[0]], c)
-        if len(num) == 2 and not den:
-            return ("addcmul", num, c)
-        if len(num) == 1 and len(den) == 1:
-            return ("addcdiv", [num[0], den[0]], c)
-        return None
-
-    def match_lerp(self, node: sympy.Add):
-        """``S + c*(X - S)`` -> ``(S, X, c)`` (``torch.lerp(S, X, c)``), else None."""
-        args = node.args
-        if len(args) != 2:
-            return None
-        for s, other in ((args[0], args[1]), (args[1], args[0])):
-            if not (s.is_Symbol and self.is_tensor(s) and other.is_Mul and len(other.args) == 2):
-                continue
-            c, inner = other.args
-            if self.is_tensor(c):
-                c, inner = inner, c
-            if self.is_tensor(c) or not inner.is_Add or len(inner.args) != 2:
-                continue
-            for x, neg in ((inner.args[0], inner.args[1]), (inner.args[1], inner.args[0])):
-                if neg == -s and self.is_tensor(x) and s not in x.free_symbols:
-                    return s, x, c
-        return None
 
     # ------------------------------------------------------------------ expressions
 
@@ -335,10 +238,8 @@ class _Lowerer:
             v = self.build_pow(e, dest)
         elif isinstance(e, sympy.Abs):
             v = self.apply("abs", self.lead(e.args[0], dest), [], dest=dest)
-        elif isinstance(e, sympy.sign):
-            v = self.special("sign", [self.read(e.args[0])])
-        elif isinstance(e, E.divide_no_nan):
-            v = self.special("div0", [self.read(a) for a in e.args])
+        elif type(e).__name__ in ops.BY_NODE:
+            v = self.special(ops.BY_NODE[type(e).__name__].name, [self.read(a) for a in e.args])
         else:  # pragma: no cover - the printers' check rejects other nodes first
             raise AssertionError(f"unsupported node {type(e).__name__}")
         if dest is not None and v.code != dest:
@@ -347,12 +248,12 @@ class _Lowerer:
         return v
 
     def build_add(self, e: sympy.Add, dest: str | None) -> _Val:
-        lerp = self.match_lerp(e)
+        lerp = self.shapes.match_lerp(e)
         if lerp is not None:
             s, x, c = lerp
             xv = self.read(x)
             return self.apply("lerp", self.read(s), [xv, self.read(c)], dest=dest)
-        tensors = self.ordered_tensor_args(e, self.dest_state(dest))
+        tensors = self.shapes.ordered_tensor_args(e, self.dest_state(dest))
         scalars = [a for a in e.args if not self.is_tensor(a)]
         acc = self.lead(tensors[0], dest)
         for term in tensors[1:]:
@@ -363,7 +264,7 @@ class _Lowerer:
 
     def accumulate(self, acc: _Val, term: sympy.Expr, dest: str | None) -> _Val:
         """``acc + term`` with one fused op where the term allows."""
-        pattern = None if term in self.cache else self.term_pattern(term)
+        pattern = None if term in self.cache else self.shapes.term_pattern(term)
         if pattern is None:
             return self.apply("add", acc, [self.read(term)], dest=dest)
         fn, operands, c = pattern
@@ -377,8 +278,8 @@ class _Lowerer:
         return self.apply(fn, acc, vals, ((key, self.scalar_code(c)),), dest=dest)
 
     def build_mul(self, e: sympy.Mul, dest: str | None) -> _Val:
-        c = self.coefficient(e)
-        num, den = self.factors(e, self.dest_state(dest))
+        c = self.shapes.coefficient(e)
+        num, den = self.shapes.factors(e, self.dest_state(dest))
         divisor = None
         if c is not None and c.is_Rational and not c.is_Integer and c.p == 1:
             divisor, c = sympy.Integer(c.q), None
@@ -420,50 +321,3 @@ class _Lowerer:
         out = self.temp()
         self.emit("pow", [self.read(base), self.read(exp)], out=out)
         return _Val(out, True, True)
-
-
-# ---------------------------------------------------------------------------------- printing
-
-
-def _call_args(op: Op, args: tuple[str, ...]) -> str:
-    return ", ".join([*args, *(f"{k}={v}" for k, v in op.kw)])
-
-
-def print_op_tensor(op: Op) -> list[str]:
-    """One operation as per-tensor torch code (TorchScript-compatible)."""
-    if op.fn in SPECIAL:
-        return [f"{op.out} = {SPECIAL[op.fn](op.args, op.tensor)}"]
-    if op.fn == "del":
-        return [f"del {', '.join(op.args)}"]
-    if op.fn == "fill":
-        return [f"{op.args[0]}.fill_({op.args[1]})"]
-    if op.out is None:
-        return [f"{op.args[0]}.{op.fn}_({_call_args(op, op.args[1:])})"]
-    return [f"{op.out} = torch.{op.fn}({_call_args(op, op.args)})"]
-
-
-def print_op_foreach(op: Op) -> list[str]:
-    """One operation as multi-tensor code over lists (``torch._foreach_*``)."""
-    if op.fn == "del":
-        return print_op_tensor(op)
-    lists = [a for a, t in zip(op.args, op.tensor) if t]
-    loop_vars = [f"_{chr(ord('a') + i)}" for i in range(len(lists))]
-    if op.fn in SPECIAL or op.fn == "fill":
-        it = iter(loop_vars)
-        per = tuple(next(it) if t else a for a, t in zip(op.args, op.tensor))
-        source = lists[0] if len(lists) == 1 else f"zip({', '.join(lists)})"
-        if op.fn == "fill":
-            return [f"for {loop_vars[0]} in {source}:", f"    {loop_vars[0]}.fill_({per[1]})"]
-        return [f"{op.out} = [{SPECIAL[op.fn](per, op.tensor)} "
-                f"for {', '.join(loop_vars)} in {source}]"]
-    if op.fn not in NATIVE:  # pragma: no cover - the lowering emits only known ops
-        raise AssertionError(op.fn)
-    if op.out is None:
-        return [f"torch._foreach_{op.fn}_({_call_args(op, op.args)})"]
-    return [f"{op.out} = torch._foreach_{op.fn}({_call_args(op, op.args)})"]
-
-
-def print_ops(ops: list[Op], mode: str) -> list[str]:
-    """Print operations for ``mode`` ``"tensor"`` or ``"foreach"``."""
-    printer = print_op_tensor if mode == "tensor" else print_op_foreach
-    return [line for op in ops for line in printer(op)]
