@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -30,8 +29,7 @@ import sympy
 
 from . import expr as E
 from .errors import SpecError
-
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+from .safe_text import TextError, check_doc, check_identifier, check_label, check_latex_name
 
 
 @dataclass(frozen=True)
@@ -54,22 +52,42 @@ class HyperParam:
     doc: str = ""
 
     def __post_init__(self):
-        if not _NAME.match(self.name) or self.name in E.RESERVED:
-            raise SpecError(f"hyperparameter name {self.name!r} is not a valid, unreserved name")
+        try:
+            check_identifier(self.name, "hyperparameter name", keywords_ok=True)
+        except TextError as err:
+            raise SpecError(str(err)) from None
+        if self.name in E.RESERVED:
+            raise SpecError(f"hyperparameter name {self.name!r} is reserved "
+                            f"({', '.join(sorted(E.RESERVED))})")
         for key in ("default", "low", "high"):
             v = getattr(self, key)
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise SpecError(f"hyperparameter {self.name}: {key} must be a number, got {v!r}")
-        if not math.isfinite(self.default):
-            raise SpecError(f"hyperparameter {self.name}: default {self.default!r} is not finite")
+            try:
+                finite = math.isfinite(float(v))
+            except OverflowError:
+                finite = False
+            if not finite:
+                raise SpecError(f"hyperparameter {self.name}: {key} {v!r} is not a finite "
+                                "number")
+            object.__setattr__(self, key, float(v))
         if not self.low <= self.high:
             raise SpecError(f"hyperparameter {self.name}: low {self.low} > high {self.high}")
         if not self.low <= self.default <= self.high:
             raise SpecError(
                 f"hyperparameter {self.name}: default {self.default} outside [{self.low}, {self.high}]"
             )
+        for key in ("log", "tunable"):
+            if not isinstance(getattr(self, key), bool):
+                raise SpecError(f"hyperparameter {self.name}: {key} must be true or false")
         if self.log and self.low <= 0:
             raise SpecError(f"hyperparameter {self.name}: log scale needs low > 0")
+        try:
+            if self.latex is not None:
+                check_latex_name(self.latex, f"hyperparameter {self.name}: latex")
+            check_doc(self.doc, f"hyperparameter {self.name}: doc")
+        except TextError as err:
+            raise SpecError(str(err)) from None
 
 
 @dataclass(frozen=True)
@@ -89,15 +107,22 @@ class OptimizerSpec:
     meta: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self):
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise SpecError("optimizer spec needs a non-empty name")
+        try:
+            check_label(self.name, "optimizer spec name")
+            check_doc(self.doc, f"{self.name}: doc")
+        except TextError as err:
+            raise SpecError(str(err)) from None
         seen: set[str] = set()
         hp = {h.name for h in self.hyperparams}
         if len(hp) != len(self.hyperparams):
             raise SpecError(f"{self.name}: duplicate hyperparameter names")
         for s, _ in self.updates:
-            if not _NAME.match(s) or s in E.RESERVED:
-                raise SpecError(f"{self.name}: state name {s!r} is not a valid, unreserved name")
+            try:
+                check_identifier(s, f"{self.name}: state name", keywords_ok=True)
+            except TextError as err:
+                raise SpecError(str(err)) from None
+            if s in E.RESERVED:
+                raise SpecError(f"{self.name}: state name {s!r} is reserved")
             if s in seen:
                 raise SpecError(f"{self.name}: state {s!r} is assigned twice")
             if s in hp:
@@ -191,8 +216,14 @@ _HP_KEYS = {"name", "default", "low", "high", "log", "tunable", "latex", "doc"}
 _SPEC_KEYS = {"name", "states", "delta", "hyperparams", "uses_step", "doc"}
 
 
+#: Most states and hyperparameters a spec may declare (the catalog uses at most 2 and 4).
+MAX_STATES = 16
+MAX_HYPERPARAMS = 64
+
+
 def spec_from_json(data: Any, where: str = "<spec>") -> OptimizerSpec:
-    """Build a spec from its JSON value; every problem is a SpecError naming ``where`` and the key."""
+    """Build a spec from its JSON value; every problem is a SpecError naming ``where`` and the
+    key (wrong types, unknown keys, bad names, non-finite numbers, unsafe LaTeX names, bounds)."""
     if not isinstance(data, dict):
         raise SpecError(f"{where}: a spec must be a JSON object")
     unknown = set(data) - _SPEC_KEYS
@@ -201,19 +232,30 @@ def spec_from_json(data: Any, where: str = "<spec>") -> OptimizerSpec:
     for key in ("name", "delta"):
         if key not in data:
             raise SpecError(f"{where}: missing key {key!r}")
+    for key in ("name", "delta", "doc"):
+        if key in data and not isinstance(data[key], str):
+            raise SpecError(f"{where}: {key!r} must be a string, got {type(data[key]).__name__}")
+    raw_hps = data.get("hyperparams", [])
+    if not isinstance(raw_hps, list) or len(raw_hps) > MAX_HYPERPARAMS:
+        raise SpecError(f"{where}: 'hyperparams' must be a list of at most {MAX_HYPERPARAMS} "
+                        "objects")
     hps = []
-    for i, h in enumerate(data.get("hyperparams", [])):
+    for i, h in enumerate(raw_hps):
         if not isinstance(h, dict) or "name" not in h or "default" not in h:
             raise SpecError(f"{where}: hyperparams[{i}] needs 'name' and 'default'")
         bad = set(h) - _HP_KEYS
         if bad:
             raise SpecError(f"{where}: hyperparams[{i}]: unknown key(s) {sorted(bad)}")
-        hps.append(HyperParam(**h))
+        try:
+            hps.append(HyperParam(**h))
+        except SpecError as err:
+            raise SpecError(f"{where}: hyperparams[{i}]: {err}") from None
     states = data.get("states", [])
-    if not isinstance(states, list) or not all(
+    if not isinstance(states, list) or len(states) > MAX_STATES or not all(
         isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in states
     ):
-        raise SpecError(f"{where}: 'states' must be a list of [name, expression] pairs")
+        raise SpecError(f"{where}: 'states' must be a list of at most {MAX_STATES} "
+                        "[name, expression] pairs")
     uses_step = data.get("uses_step", False)
     if not isinstance(uses_step, bool):
         raise SpecError(f"{where}: 'uses_step' must be true or false")
@@ -224,18 +266,34 @@ def spec_from_json(data: Any, where: str = "<spec>") -> OptimizerSpec:
         (s, E.parse_expr(text, allowed, f"{where}:states.{s}", positive)) for s, text in states
     )
     delta = E.parse_expr(data["delta"], allowed, f"{where}:delta", positive)
-    return OptimizerSpec(
-        name=data["name"], updates=updates, delta=delta, hyperparams=tuple(hps),
-        uses_step=uses_step, doc=data.get("doc", ""),
-    )
+    try:
+        return OptimizerSpec(
+            name=data["name"], updates=updates, delta=delta, hyperparams=tuple(hps),
+            uses_step=uses_step, doc=data.get("doc", ""),
+        )
+    except SpecError as err:
+        raise SpecError(f"{where}: {err}") from None
+
+
+def json_loads(text: str, where: str, error: type[Exception] = SpecError) -> Any:
+    """Parse JSON text; invalid JSON (with line and column), nesting too deep for the parser,
+    and non-standard constants (``NaN``, ``Infinity``) are ``error`` naming ``where``."""
+
+    def constant(name: str):
+        raise ValueError(f"non-standard JSON constant {name}")
+
+    try:
+        return json.loads(text, parse_constant=constant)
+    except json.JSONDecodeError as err:
+        raise error(f"{where}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
+    except RecursionError:
+        raise error(f"{where}: invalid JSON: nested too deeply") from None
+    except ValueError as err:
+        raise error(f"{where}: invalid JSON: {err}") from None
 
 
 def spec_loads(text: str, where: str = "<spec>") -> OptimizerSpec:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise SpecError(f"{where}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
-    return spec_from_json(data, where)
+    return spec_from_json(json_loads(text, where), where)
 
 
 def make_spec(

@@ -51,7 +51,7 @@ def test_expression_text_is_never_executed(text, message):
         ([], "must be a JSON object"),
         ({"name": "a"}, "missing key 'delta'"),
         ({"name": "a", "delta": "g", "extra": 1}, "unknown key"),
-        ({"name": "a", "delta": "g", "states": [["g", "g"]]}, "not a valid, unreserved name"),
+        ({"name": "a", "delta": "g", "states": [["g", "g"]]}, "state name .g. is reserved"),
         ({"name": "a", "delta": "g", "states": [["x", "g"], ["x", "g"]]}, "assigned twice"),
         ({"name": "a", "delta": "lr*g", "hyperparams": [{"name": "lr"}]}, "needs 'name' and 'default'"),
         ({"name": "a", "delta": "g", "hyperparams": [{"name": "lr", "default": 2.0}]}, "outside"),
