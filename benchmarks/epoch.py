@@ -183,7 +183,7 @@ def _optimizers() -> dict:
     import torch
 
     from symalr import catalog
-    from symalr.render.source import torch_source
+    from symalr.render.torch_module import torch_source
     from symalr.train.generated import torch_optimizer_class
 
     ades = torch_optimizer_class(torch_source(catalog.get("ades")))

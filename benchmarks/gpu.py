@@ -56,7 +56,7 @@ def main(argv=None) -> int:
               f"GPU machine or pass --device cpu --quick", file=sys.stderr)
         return 2
     from symalr import catalog
-    from symalr.render.source import torch_source
+    from symalr.render.torch_module import torch_source
     from symalr.train.generated import torch_optimizer_class
     from symalr.train.models import build_model
     from symalr.train.stacked import Member, train_stacked

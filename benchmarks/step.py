@@ -44,7 +44,8 @@ sys.path.insert(0, str(ROOT))
 def _generated_class(name: str, folder: Path):
     """The class ``symalr export NAME --backend torch`` emits, imported from a fresh file."""
     from symalr import catalog
-    from symalr.render.source import default_class_name, torch_source
+    from symalr.render.naming import default_class_name
+    from symalr.render.torch_module import torch_source
 
     spec = catalog.get(name)
     stem = name.replace("-", "_") + "_bench"

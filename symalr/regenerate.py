@@ -26,7 +26,8 @@ def expected_files() -> dict[str, str]:
     """File name -> content of everything ``generated/`` should hold."""
     from . import catalog
     from .render.latex import hyperparam_table, update_rule_latex
-    from .render.source import tf_source, torch_source
+    from .render.tf_module import tf_source
+    from .render.torch_module import torch_source
 
     out: dict[str, str] = {}
     for spec in catalog.all_specs():

@@ -22,7 +22,8 @@ torch = pytest.importorskip("torch")
 from symalr.grammar import load_grammar  # noqa: E402
 from symalr.phenotype import spec_from_phenotype  # noqa: E402
 from symalr.reference import run_reference  # noqa: E402
-from symalr.render.source import tf_source, torch_source  # noqa: E402
+from symalr.render.tf_module import tf_source  # noqa: E402
+from symalr.render.torch_module import torch_source  # noqa: E402
 from symalr.sge import DEFAULT_MAX_DEPTH, map_genotype, random_population  # noqa: E402
 from symalr.simplify import simplify  # noqa: E402
 

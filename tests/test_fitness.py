@@ -147,7 +147,6 @@ def test_statically_rejected_spec_is_never_trained():
 
 
 def test_catalog_adam_spec_is_scored_through_its_exported_code():
-    pytest.importorskip("symalr.render.source")
     from symalr import catalog
 
     r = evaluate_spec(catalog.get("adam"), _proxy(n_evaluations=2))

@@ -70,9 +70,9 @@ def test_templates_load_from_an_installed_layout(tmp_path):
     shutil.copytree(ROOT / "templates", site / "symalr" / "templates")
     shutil.copytree(ROOT / "grammars", site / "symalr" / "grammars")
     code = (
-        "import symalr.resources as r, symalr.render.source as s, symalr.catalog as c\n"
+        "import symalr.resources as r, symalr.render as s, symalr.catalog as c\n"
         f"assert r.templates_dir() == __import__('pathlib').Path({str(site / 'symalr' / 'templates')!r})\n"
-        "assert s.torch_source(c.get('ades')) and s.tf_source(c.get('ades'))\n"
+        "assert s.module_source(c.get('ades'), 'torch') and s.module_source(c.get('ades'), 'tf')\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True, timeout=120,
                    env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"})

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from symalr import catalog
-from symalr.render.source import torch_source
+from symalr.render.torch_module import torch_source
 from symalr.train.datasets import fitness_data
 from symalr.train.generated import torch_optimizer_class
 from symalr.train.models import build_model, init_glorot_

@@ -1,4 +1,4 @@
-"""Generated Keras 3 / TensorFlow modules (symalr.render.source.tf_source, SPEC §5).
+"""Generated Keras 3 / TensorFlow modules (symalr.render.tf_module.tf_source, SPEC §5).
 
 Every catalog optimizer against the NumPy reference stepper, eagerly and under XLA (all eight
 in one ``jit_compile`` function, so XLA compiles once); the hand-made ones against Keras'
@@ -18,7 +18,8 @@ keras = pytest.importorskip("keras")
 
 from symalr import catalog  # noqa: E402
 from symalr.reference import run_reference  # noqa: E402
-from symalr.render.source import default_class_name, tf_source  # noqa: E402
+from symalr.render.naming import default_class_name  # noqa: E402
+from symalr.render.tf_module import tf_source  # noqa: E402
 
 try:  # only possible before TensorFlow's runtime starts
     tf.config.threading.set_intra_op_parallelism_threads(2)

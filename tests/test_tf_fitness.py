@@ -61,7 +61,6 @@ def test_diverging_keras_optimizer_scores_its_measured_accuracy():
 
 
 def test_catalog_adam_through_exported_keras_code():
-    pytest.importorskip("symalr.render.source")
     from symalr import catalog
     from symalr.train.algorithm import evaluate_spec
 

@@ -1,4 +1,4 @@
-"""Generated torch modules (symalr.render.source.torch_source, SPEC §5).
+"""Generated torch modules (symalr.render.torch_module.torch_source, SPEC §5).
 
 One table (the catalog) drives the numerical suite: every path of every catalog optimizer
 (per-tensor, foreach, compiled, the TorchScript function) against the NumPy reference stepper
@@ -24,7 +24,8 @@ torch = pytest.importorskip("torch")
 from symalr import catalog  # noqa: E402
 from symalr.errors import ExportError  # noqa: E402
 from symalr.reference import run_reference  # noqa: E402
-from symalr.render.source import default_class_name, torch_source  # noqa: E402
+from symalr.render.naming import default_class_name  # noqa: E402
+from symalr.render.torch_module import torch_source  # noqa: E402
 from symalr.spec import HyperParam, make_spec  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script.*deprecated:DeprecationWarning")

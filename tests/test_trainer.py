@@ -59,10 +59,10 @@ def test_adam_trains_the_proxy_in_a_few_epochs(data):
 
 
 def test_catalog_adam_generated_matches_torch_adam(data):
-    source = pytest.importorskip("symalr.render.source")
     from symalr import catalog
+    from symalr.render.torch_module import torch_source
 
-    cls = torch_optimizer_class(source.torch_source(catalog.get("adam")))
+    cls = torch_optimizer_class(torch_source(catalog.get("adam")))
     _, gen = _run(lambda p: cls(p), data, max_epochs=3, patience=None)
     _, ref = _run(lambda p: torch.optim.Adam(p, 1e-3, eps=1e-7), data, max_epochs=3,
                   patience=None)

@@ -1,7 +1,7 @@
 """``symalr export NAME|FILE|--from DB [--rank N] --backend torch|tf [--class-name X] [-o FILE]``.
 
 The module goes to standard output, or to ``-o FILE``; messages go to standard error. The
-source needs only torch (or keras 3 and tensorflow); see :mod:`symalr.render.source`.
+source needs only torch (or keras 3 and tensorflow); see :mod:`symalr.render`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     """Resolve the optimizer, print its module, write it out."""
     from symalr.errors import ExportError
-    from symalr.render.source import default_class_name, tf_source, torch_source
+    from symalr.render.naming import default_class_name
+    from symalr.render.tf_module import tf_source
+    from symalr.render.torch_module import torch_source
     from symalr.resolve import resolve_optimizer
 
     if (args.optimizer is None) == (args.from_db is None):

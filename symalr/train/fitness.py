@@ -119,7 +119,7 @@ def resolve_compile(config: FitnessConfig) -> bool:
 def optimizer_factory(spec, compiled: bool) -> OptimizerFactory:
     """The factory of the class ``symalr export`` emits for ``spec`` (its torch source,
     imported): the foreach path, or the compiled one when ``compiled``."""
-    from symalr.render.source import torch_source
+    from symalr.render.torch_module import torch_source
     from symalr.train.generated import torch_optimizer_class
 
     cls = torch_optimizer_class(torch_source(spec))

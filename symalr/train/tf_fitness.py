@@ -133,7 +133,7 @@ def evaluate_keras_factory(make_optimizer: KerasOptimizerFactory,
 
 def keras_spec_factory(spec, config: FitnessConfig) -> KerasOptimizerFactory:
     """The factory of the Keras class ``symalr export --backend tf`` emits for ``spec``."""
-    from symalr.render.source import tf_source
+    from symalr.render.tf_module import tf_source
     from symalr.train.generated import keras_optimizer_class
 
     cls = keras_optimizer_class(tf_source(spec))

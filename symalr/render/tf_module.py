@@ -1,0 +1,132 @@
+"""Spec -> standalone Keras 3 / TensorFlow optimizer module (``templates/tf_module.py.j2``).
+
+:func:`tf_source` builds a :class:`TFModuleContext` (printed expressions, validated names,
+literals for user text) and fills the skeleton: a ``keras.optimizers.Optimizer`` subclass
+(``build``, ``update_step``, ``get_config``) that also trains under XLA, registered as a
+serializable Keras object under the package ``symalr`` (docs/code-generation.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy
+
+from .. import expr as E
+from ..safe_text import py_docstring, py_str
+from ..spec import OptimizerSpec
+from . import docstrings as D
+from . import hoist as H
+from .helpers import helper_source
+from .naming import Names, check_class_name, default_class_name, names_for
+from .printers import TFPrinter
+from .torch_module import HyperContext, check_spec, hyper_contexts, lr_bounds
+
+
+@dataclass(frozen=True)
+class TFStateContext:
+    """One state: ``key`` its name as a string literal (the Keras variable's name), ``ident``
+    its local name, ``attr`` the attribute holding its variables, ``expr`` its new value."""
+
+    key: str
+    ident: str
+    attr: str
+    expr: str
+
+
+@dataclass(frozen=True)
+class TFModuleContext:
+    """The inputs of ``tf_module.py.j2``."""
+
+    module_doc: str  # a docstring literal
+    class_doc: str  # a docstring literal
+    class_name: str  # a validated identifier
+    keras_name: str  # a string literal
+    check_source: str  # source of _check (render/runtime.py)
+    hyperparams: tuple[HyperContext, ...]
+    lr_default: str
+    lr_low: str
+    lr_high: str
+    states: tuple[TFStateContext, ...]
+    reads: tuple[str, ...]  # statements reading the inputs update_step needs
+    weight: str  # the printed weight update
+
+
+def _reads(spec: OptimizerSpec, names: Names, weight: sympy.Expr) -> list[str]:
+    """Local reads that the printed expressions need, in a fixed order."""
+    ident = names.ident
+    exprs = [e for _, e in spec.updates] + [weight]
+    used = set().union(*(x.free_symbols for x in exprs))
+    used_names = {s.name for s in used}
+    lines = []
+    if H.LR_MULTIPLIER in used_names or "lr" in used_names:
+        lines.append("lr = tf.cast(learning_rate, dtype)")
+    if E.GRAD in used_names:
+        lines.append("grad = tf.cast(tf.convert_to_tensor(gradient), dtype)")
+    for h in spec.hyperparams:
+        if h.name != "lr" and h.name in used_names:
+            lines.append(f"{ident[h.name]} = tf.cast(self.{ident[h.name]}, dtype)")
+    if E.STEP in used_names:
+        lines.append("t = tf.cast(self.iterations + 1, dtype)")
+    if E.WEIGHT in used_names:
+        lines.append("param = tf.convert_to_tensor(variable)")
+    for i, (s, _) in enumerate(spec.updates):
+        # the old value is read if this statement or an earlier one uses it
+        if any(s in {x.name for x in e.free_symbols} for _, e in spec.updates[: i + 1]):
+            lines.append(f"{ident[s]} = tf.convert_to_tensor(self._state_{ident[s]}[index])")
+    return lines
+
+
+def tf_context(spec: OptimizerSpec, class_name: str | None = None) -> TFModuleContext:
+    """The template inputs of ``spec``'s Keras module."""
+    class_name = check_class_name(class_name or default_class_name(spec))
+    check_spec(spec, "tf")
+    names = names_for(spec, "tf")
+    ident = names.ident
+    tp = TFPrinter(ident, dtype="dtype")
+    weight = H.weight_term(spec)
+    weight_text = tp.doprint(weight)
+    tensors = {spec.sym(E.GRAD), spec.sym(E.WEIGHT), *(spec.sym(s) for s in spec.states)}
+    if not weight.free_symbols & tensors:
+        weight_text = f"tf.fill(tf.shape(variable), tf.cast({weight_text}, dtype))"
+    states = []
+    for s, e in spec.updates:
+        text = tp.doprint(e)
+        if not any(x.name in {E.GRAD, E.WEIGHT, *spec.states} for x in e.free_symbols):
+            text = f"tf.fill(tf.shape(variable), tf.cast({text}, dtype))"
+        states.append(TFStateContext(py_str(s), ident[s], f"_state_{ident[s]}", text))
+    arg_lines = [
+        *D.arg("learning_rate: " + ("learning rate (the spec's ``lr``), a float or a schedule."
+                                    if spec.has_lr else "multiplier of the weight update "
+                                    "(default 1.0), a float or a schedule.")),
+        *(line for h in spec.hyperparams if h.name != "lr" for line in D.arg(
+            f"{ident[h.name]}: {h.doc or 'hyperparameter'} (default {h.default:g}).")),
+        "    name: the optimizer's name.",
+        *D.arg("**kwargs: the arguments of ``keras.optimizers.Optimizer`` (``weight_decay``, "
+               "``clipnorm``, ``use_ema``, ...)."),
+    ]
+    state_note = ("State per variable: " + (", ".join(f"``{s}``" for s in spec.states)
+                                            if spec.states else "none") +
+                  " (zeros like the variable); the step is the optimizer's ``iterations + 1``.")
+    lr_default, lr_low, lr_high = lr_bounds(spec)
+    return TFModuleContext(
+        module_doc=py_docstring(D.module_doc(spec, class_name, "tf")),
+        class_doc=py_docstring(D.class_doc(spec, class_name, "tf", state_note, arg_lines)),
+        class_name=class_name,
+        keras_name=py_str(spec.name),
+        check_source=helper_source(("_check",))[0],
+        hyperparams=hyper_contexts(spec, names),
+        lr_default=lr_default,
+        lr_low=lr_low,
+        lr_high=lr_high,
+        states=tuple(states),
+        reads=tuple(_reads(spec, names, weight)),
+        weight=weight_text,
+    )
+
+
+def tf_source(spec: OptimizerSpec, class_name: str | None = None) -> str:
+    """The standalone Keras 3 / TensorFlow module for ``spec``."""
+    from .template import render
+
+    return render("tf_module.py.j2", tf_context(spec, class_name))
