@@ -17,7 +17,7 @@ import pytest
 
 from symalr import catalog
 from symalr.errors import DataError
-from symalr.evolve.cache import spec_json
+from symalr.pipeline import spec_json
 from symalr.evolve.config import resolve_config
 from symalr.evolve.executors import InlineExecutor, Job, LocalPool
 from symalr.evolve.progress import Progress

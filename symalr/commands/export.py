@@ -38,8 +38,6 @@ def run(args: argparse.Namespace) -> int:
     """Resolve the optimizer, print its module, write it out."""
     from symalr.errors import ExportError
     from symalr.render.naming import default_class_name
-    from symalr.render.tf_module import tf_source
-    from symalr.render.torch_module import torch_source
     from symalr.resolve import resolve_optimizer
 
     if (args.optimizer is None) == (args.from_db is None):
@@ -54,8 +52,9 @@ def run(args: argparse.Namespace) -> int:
         spec = best_spec(Path(args.from_db), args.rank)
     else:
         spec = resolve_optimizer(args.optimizer)
-    render = torch_source if args.backend == "torch" else tf_source
-    text = render(spec, class_name=args.class_name)
+    from symalr.pipeline import module_source
+
+    text = module_source(spec, args.backend, args.class_name)
     if args.output is None:
         sys.stdout.write(text)
         return 0

@@ -23,9 +23,10 @@ def run(args: argparse.Namespace) -> int:
     from symalr.fingerprint import fingerprint
     from symalr.render.latex import update_rule_latex
     from symalr.resolve import resolve_optimizer
-    from symalr.simplify import canonical_text, simplify
+    from symalr.pipeline import simplified
+    from symalr.simplify import canonical_text
 
-    spec = simplify(resolve_optimizer(args.file, simplified=False))
+    spec = simplified(resolve_optimizer(args.file, simplified=False))
     print(spec.dumps())
     if not args.json_only:
         print()

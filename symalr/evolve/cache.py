@@ -6,67 +6,15 @@ per scope (the whole database when ``share_cache``, else each run), and specs th
 :func:`symalr.screen.static_rejection` refuses are never trained.
 
 :class:`Preparer` memoises by phenotype text (copies and elites repeat texts all the time).
-Preparation is deterministic except for one thing outside this module: SymPy simplification
-has a wall-clock bound (:data:`symalr.simplify.SIMPLIFY_SECONDS`), so a heavily loaded machine
-may keep a longer (equivalent) form. The fingerprint is numeric and is not affected; the stored
-spec text may be. A resumed run reuses the stored preparation of every individual it reloads.
+Preparation itself is :func:`symalr.pipeline.prepare` (the one path from phenotype to spec);
+a resumed run reuses the stored preparation of every individual it reloads.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from symalr.pipeline import Prepared, prepare
 
-import numpy as np
-
-#: Name given to every evolved spec (a name is part of the spec JSON; this keeps equal
-#: phenotypes' specs textually equal).
-SPEC_NAME = "evolved"
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A phenotype's simplified spec (compact JSON), canonical text, fingerprint, and the
-    reason it is statically rejected (``None``: it may train)."""
-
-    spec_json: str
-    canonical: str
-    fingerprint: str
-    rejection: str | None
-
-
-def spec_json(spec) -> str:
-    """Compact, key-sorted JSON of a spec (what the store and the workers exchange)."""
-    return json.dumps(spec.to_json(), sort_keys=True, separators=(",", ":"))
-
-
-def prepare(phenotype: str) -> Prepared:
-    """Simplify, fingerprint and screen one phenotype.
-
-    A phenotype whose simplification raises keeps its raw (unsimplified, equivalent) spec;
-    one whose numeric probe raises is rejected with the reason. Phenotypes come from the
-    grammar, so a text the phenotype parser refuses is a bug and propagates."""
-    from symalr.fingerprint import fingerprint
-    from symalr.phenotype import spec_from_phenotype
-    from symalr.screen import static_rejection
-    from symalr.simplify import canonical_text, simplify
-
-    raw = spec_from_phenotype(phenotype, name=SPEC_NAME)
-    try:
-        spec = simplify(raw)
-    except (ArithmeticError, RecursionError, TypeError, ValueError, AttributeError):
-        spec = raw  # SymPy gave up on it; the raw spec is equivalent
-    canonical = canonical_text(spec)
-    try:
-        with np.errstate(all="ignore"):  # overflowing probes are expected, and judged
-            key = fingerprint(spec)
-            rejection = static_rejection(spec)
-    except (ArithmeticError, RecursionError, TypeError, ValueError) as err:
-        import hashlib
-
-        key = "x" + hashlib.sha256(canonical.encode()).hexdigest()[:15]
-        rejection = f"numeric probe failed: {type(err).__name__}: {err}"[:300]
-    return Prepared(spec_json(spec), canonical, key, rejection)
+__all__ = ["Prepared", "Preparer", "cache_scope", "prepare"]
 
 
 class Preparer:

@@ -97,7 +97,7 @@ def best_latex(best: list[IndividualRow], db_path: Path) -> str:
 def write_report(store: Store, run_ids: list[int], out_dir: Path, top: int = 3) -> str:
     """Write the report files for ``run_ids`` into ``out_dir``; return the LaTeX of the top
     optimizers (empty when no individual was ranked)."""
-    from symalr.render.torch_module import torch_source
+    from symalr.pipeline import module_source
 
     out_dir.mkdir(parents=True, exist_ok=True)
     curves = fitness_curves(store, run_ids)
@@ -110,5 +110,5 @@ def write_report(store: Store, run_ids: list[int], out_dir: Path, top: int = 3) 
     latex = best_latex(best, store.path)
     (out_dir / "best.tex").write_text(latex + "\n")
     spec = individual_spec(best[0], "evolved_rank1", store.path)
-    (out_dir / "best_optimizer.py").write_text(torch_source(spec))
+    (out_dir / "best_optimizer.py").write_text(module_source(spec, "torch"))
     return latex

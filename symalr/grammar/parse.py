@@ -14,49 +14,37 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
+from symalr import language
 from symalr.errors import GrammarError
 from symalr.types import Grammar, GSymbol, Production, Rule
 
 # --------------------------------------------------------------------------- language tokens
 
-#: Kinds of :class:`LangToken`.
-IDENT, NUMBER, PUNCT, DEFINE, BAD = "ident", "number", "punct", "define", "bad"
+#: Kinds of :class:`LangToken` (those of :mod:`symalr.language`; infix operators, which grammar
+#: terminals may not use, come back as ``bad`` characters).
+IDENT, NUMBER, PUNCT, DEFINE, BAD = (language.IDENT_KIND, language.NUMBER_KIND,
+                                     language.PUNCT_KIND, language.DEFINE_KIND, language.BAD_KIND)
 
-_LANG_TOKEN = re.compile(
-    r"(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
-    r"|(?P<ident>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<punct>[(),=;])"
-    r"|(?P<define>::=)"
-    r"|(?P<space>\s+)"
-    r"|(?P<bad>.)",
-    re.DOTALL,
-)
-
-
-@dataclass(frozen=True)
-class LangToken:
-    """One token of the grammar language inside a terminal: its kind, text and offset."""
-
-    kind: str
-    text: str
-    offset: int
+LangToken = language.Token
 
 
 def lex_terminal(text: str) -> list[LangToken]:
-    """Split terminal text into language tokens: identifiers, numbers (``4.53978687e-05``), the
-    punctuation ``( ) , = ;``. ``::=`` (a misplaced rule definition) and any other character
-    come back as their own tokens of kind ``define`` / ``bad`` for validation to report.
-    Whitespace (possible in quoted terminals) separates tokens and is dropped."""
+    """Split terminal text into language tokens with the language's one lexer
+    (:func:`symalr.language.tokens`): identifiers, numbers (``4.53978687e-05``), the
+    punctuation ``( ) , = ;``. ``::=`` (a misplaced rule definition) comes back as its own
+    token of kind ``define``; infix operators and any other character as ``bad`` characters
+    for validation to report. Whitespace (possible in quoted terminals) is dropped."""
     out = []
-    for m in _LANG_TOKEN.finditer(text):
-        if m.lastgroup != "space":
-            out.append(LangToken(m.lastgroup, m.group(), m.start()))
+    for tok in language.tokens(text):
+        if tok.kind == language.OP_KIND:
+            out.extend(LangToken(BAD, c, tok.offset + i) for i, c in enumerate(tok.text))
+        else:
+            out.append(tok)
     return out
 
 

@@ -33,6 +33,9 @@ OPERATORS = ("init", "seed", "elite", "copy", "crossover", "mutation", "crossove
 #: Default maximum tree depth, as in SGE. Each operator of the ALR grammars costs two levels
 #: (``<y_expr>`` -> ``<y_func>``); the evolved ADES individual needs depth 12.
 DEFAULT_MAX_DEPTH = 17
+#: Largest maximum tree depth accepted anywhere (configs, individual files): far above what the
+#: ALR grammars need, and it keeps derivation trees far from Python's recursion limit.
+MAX_DEPTH_LIMIT = 64
 
 
 @dataclass(frozen=True)

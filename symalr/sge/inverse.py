@@ -33,25 +33,22 @@ from dataclasses import dataclass
 from lark import Lark, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from symalr import language
 from symalr.errors import GenotypeError
 from symalr.sge.grammar_cache import per_grammar
 from symalr.types import Genotype, Grammar
 
-_NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
-_TOKEN = re.compile(rf"\s*(?:({_NUMBER})|([A-Za-z_][A-Za-z_0-9]*)|(\S))")
+_NUMBER = language.NUMBER
 # A numeric token of the phenotype: not glued to an identifier or another number.
 _TEXT_NUMBER = re.compile(rf"(?<![A-Za-z_0-9.]){_NUMBER}(?![A-Za-z_0-9.])")
 
 
 def _tokens(text: str) -> list[str]:
-    """Split terminal text into language tokens: numbers, identifiers, single characters."""
-    return [
-        m.group(1) or m.group(2) or m.group(3) for m in _TOKEN.finditer(text) if m.group(0).strip()
-    ]
+    """Split terminal text into the language's tokens (:func:`symalr.language.tokens`)."""
+    return [tok.text for tok in language.tokens(text)]
 
 
-def _number_key(token: str) -> str:
-    return f"{float(token):.8e}"
+_number_key = language.number_key
 
 
 @dataclass(frozen=True)
@@ -231,8 +228,8 @@ def _syntax_message(
         if isinstance(err, UnexpectedToken) and err.token.type != "$END":
             found = repr(str(err.token))
         elif isinstance(err, UnexpectedCharacters):
-            m = _TOKEN.match(normalised, pos)
-            found = repr(m.group(0).strip()) if m else repr(normalised[pos : pos + 1])
+            toks = language.tokens(normalised[pos:])
+            found = repr(toks[0].text) if toks else repr(normalised[pos : pos + 1])
         else:
             found = "end of text"
     line = text.count("\n", 0, where) + 1

@@ -119,10 +119,10 @@ def resolve_compile(config: FitnessConfig) -> bool:
 def optimizer_factory(spec, compiled: bool) -> OptimizerFactory:
     """The factory of the class ``symalr export`` emits for ``spec`` (its torch source,
     imported): the foreach path, or the compiled one when ``compiled``."""
-    from symalr.render.torch_module import torch_source
+    from symalr.pipeline import module_source
     from symalr.train.generated import torch_optimizer_class
 
-    cls = torch_optimizer_class(torch_source(spec))
+    cls = torch_optimizer_class(module_source(spec, "torch"))
     return lambda params: cls(params, foreach=True, compile=compiled)
 
 

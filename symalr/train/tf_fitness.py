@@ -133,8 +133,8 @@ def evaluate_keras_factory(make_optimizer: KerasOptimizerFactory,
 
 def keras_spec_factory(spec, config: FitnessConfig) -> KerasOptimizerFactory:
     """The factory of the Keras class ``symalr export --backend tf`` emits for ``spec``."""
-    from symalr.render.tf_module import tf_source
+    from symalr.pipeline import module_source
     from symalr.train.generated import keras_optimizer_class
 
-    cls = keras_optimizer_class(tf_source(spec))
+    cls = keras_optimizer_class(module_source(spec, "tf"))
     return lambda: cls()
