@@ -25,8 +25,8 @@ def module_stem(name: str) -> str:
 def expected_files() -> dict[str, str]:
     """File name -> content of everything ``generated/`` should hold."""
     from . import catalog
-    from .render.latex import hyperparam_table, update_rule_latex
     from .pipeline import module_source
+    from .render.latex import hyperparam_table, update_rule_latex
 
     out: dict[str, str] = {}
     for spec in catalog.all_specs():

@@ -17,9 +17,10 @@ from symalr.bench.config import build_config, load_overrides
 from symalr.bench.plots import accuracy_boxplot, mean_curve, validation_curves
 from symalr.bench.report import build_report
 from symalr.bench.store import BenchStore, Training, TrialRecord, TuningCall, setting_key
-from symalr.bench.tables import latex, latex_document, markdown, tex_escape
+from symalr.bench.tables import latex, latex_document, markdown
 from symalr.bench.tuning import tune
 from symalr.errors import ConfigError, StoreError
+from symalr.safe_text import tex_text
 from symalr.spec import HyperParam, make_spec
 
 # --------------------------------------------------------------------------- config
@@ -177,19 +178,19 @@ def _record(name: str, spec, acc: float, k: int, protocol) -> TrialRecord:
 @pytest.fixture
 def report():
     protocol = build_config("quick").protocol()
-    odd = make_spec("my_opt#1", [], "-lr*g", [HyperParam("lr", 0.02)])
+    odd = make_spec("my_opt+1", [], "-lr*g", [HyperParam("lr", 0.02)])
     tuned_adam = catalog.get("adam").with_defaults({"lr": 0.00127})
     records = []
     for k in range(4):
         records.append(_record("ades", catalog.get("ades"), 0.90 + 0.001 * k, k, protocol))
         records.append(_record("adam", tuned_adam, 0.89 + 0.001 * k, k, protocol))
         records.append(_record("adam", catalog.get("adam"), 0.80 + 0.002 * k, k, protocol))
-        records.append(_record("my_opt#1", odd, 0.70, k, protocol))
+        records.append(_record("my_opt+1", odd, 0.70, k, protocol))
     return build_report(records, protocol)
 
 
 def test_report_groups_settings_and_ranks(report):
-    assert [r.label for r in report.rows] == ["ADES", "Adam [1]", "Adam [2]", "my_opt#1"]
+    assert [r.label for r in report.rows] == ["ADES", "Adam [1]", "Adam [2]", "my_opt+1"]
     assert report.best == ("ADES", "Adam [1]")
     ades = report.rows[0]
     assert ades.test.n == 4 and ades.test.mean == pytest.approx(90.15)
@@ -204,7 +205,7 @@ def test_markdown_table(report):
     md = markdown(report)
     assert "| **ADES** | beta_1 = 0.08922, beta_2 = 0.0891 | 4 | 91.15 ± 0.13 | **90.15 ± 0.13** |" in md
     assert "beta_1 = 0.87621, beta_2 = 0.76132 | 93.53 ± 0.11 | 92.87 ± 0.16 |" in md
-    assert "| my_opt#1 | lr = 0.02 | 4 | 71.00 ± 0.00 | 70.00 ± 0.00 | – | – | – |" in md
+    assert "| my_opt+1 | lr = 0.02 | 4 | 71.00 ± 0.00 | 70.00 ± 0.00 | – | – | – |" in md
     p = stats.mann_whitney("a", [90.0, 90.1, 90.2, 90.3], "b", [89.0, 89.1, 89.2, 89.3]).p
     assert f"between the best two, ADES and Adam [1]: U = 16, p = {p:.3g}." in md
     assert "Paper:" not in md.split("\n\n")[3]  # the paper's test needs ADES and Nesterov
@@ -222,7 +223,7 @@ def test_paper_test_shown_beside_ours_when_both_optimizers_are_there():
 
 def test_latex_table_compiles(report, tmp_path):
     tex = latex(report)
-    assert r"\toprule" in tex and r"\bottomrule" in tex and r"my\_opt\#1" in tex
+    assert r"\toprule" in tex and r"\bottomrule" in tex and r"my\_opt+1" in tex
     assert r"\textbf{ADES}" in tex and r"$\mathbf{90.15 \pm 0.13}$" in tex
     assert r"$\beta_1 = 0.87621$" in tex  # paper values with our LaTeX names
     if shutil.which("pdflatex") is None:
@@ -234,9 +235,9 @@ def test_latex_table_compiles(report, tmp_path):
     assert (tmp_path / "t.pdf").stat().st_size > 1000
 
 
-def test_tex_escape():
-    assert tex_escape("a_b&c%d$e#f{g}~^\\") == (r"a\_b\&c\%d\$e\#f\{g\}\textasciitilde{}"
-                                                r"\textasciicircum{}\textbackslash{}")
+def test_tex_text():
+    assert tex_text("a_b&c%d$e#f{g}~^\\") == (r"a\_b\&c\%d\$e\#f\{g\}\textasciitilde{}"
+                                              r"\textasciicircum{}\textbackslash{}")
 
 
 def test_plots_write_png(report, tmp_path):

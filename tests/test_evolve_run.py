@@ -17,7 +17,6 @@ import pytest
 
 from symalr import catalog
 from symalr.errors import DataError
-from symalr.pipeline import spec_json
 from symalr.evolve.config import resolve_config
 from symalr.evolve.executors import InlineExecutor, Job, LocalPool
 from symalr.evolve.progress import Progress
@@ -25,6 +24,7 @@ from symalr.evolve.runner import Runner, create_runs
 from symalr.evolve.seeds import seed_genotypes
 from symalr.evolve.store import Store, dump
 from symalr.grammar import load_grammar
+from symalr.pipeline import spec_json
 from symalr.train.config import to_dict
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,6 +14,7 @@ import math
 
 from symalr.bench.reference import DATASET_TITLES, display_name
 from symalr.bench.report import Param, Report, Row
+from symalr.safe_text import tex_text
 
 _DASH = "–"
 
@@ -128,16 +129,6 @@ def markdown(report: Report) -> str:
 
 # --------------------------------------------------------------------------- LaTeX
 
-_TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-                "^": r"\textasciicircum{}"}  # fmt: skip
-
-
-def tex_escape(text: str) -> str:
-    """``text`` with LaTeX's special characters escaped (for plain-text cells)."""
-    return "".join(_TEX_SPECIAL.get(c, c) for c in text)
-
-
 def _tex_pm(mean: float, sd: float, bold: bool = False) -> str:
     if not math.isfinite(mean):
         return "--"
@@ -153,12 +144,12 @@ def _tex_row(row: Row, best: bool) -> str:
     paper = row.paper
     latex_names = {p.name: p.latex for p in row.params}
     cells = [
-        f"\\textbf{{{tex_escape(row.label)}}}" if best else tex_escape(row.label),
+        f"\\textbf{{{tex_text(row.label)}}}" if best else tex_text(row.label),
         _tex_params(row.params),
         str(row.test.n),
         _tex_pm(row.validation.mean, row.validation.sd),
         _tex_pm(row.test.mean, row.test.sd, bold=best),
-        _tex_params([Param(n, latex_names.get(n, tex_escape(n)), v) for n, v in paper.tuned])
+        _tex_params([Param(n, latex_names.get(n, tex_text(n)), v) for n, v in paper.tuned])
         if paper else "--",
         _tex_pm(*paper.validation) if paper else "--",
         _tex_pm(*paper.test) if paper else "--",
@@ -173,8 +164,8 @@ def latex(report: Report) -> str:
     key = report.dataset.replace("-", "")
     caption = (f"Trial results on {title}: tuned parameters, validation and test accuracy "
                f"(\\%, mean $\\pm$ sample sd over the trials) beside the paper's. "
-               f"{tex_escape(describe_protocol(report))}. Best two test accuracies in bold. "
-               + tex_escape(_best_sentence(report)))
+               f"{tex_text(describe_protocol(report))}. Best two test accuracies in bold. "
+               + tex_text(_best_sentence(report)))
     lines = [
         r"\begin{table}[htbp]", r"\centering", r"\small",
         f"\\caption{{{caption.strip()}}}", f"\\label{{tab:benchmark-{key}}}",
@@ -195,12 +186,12 @@ def latex(report: Report) -> str:
             r"(test accuracy, two-sided); the best two in bold.}",
             f"\\label{{tab:benchmark-{key}-mannwhitney}}",
             r"\begin{tabular}{l" + "r" * len(grid[0][1]) + "}", r"\toprule",
-            " & " + " & ".join(tex_escape(b) for b in grid[0][1]) + r" \\", r"\midrule",
+            " & " + " & ".join(tex_text(b) for b in grid[0][1]) + r" \\", r"\midrule",
         ]  # fmt: skip
         for a, cells in grid[1:]:
             texts = ["" if c is None else _p(c[0]).replace("e-", "e$-$") for c in cells]
             texts = [f"\\textbf{{{t}}}" if c and c[1] else t for t, c in zip(texts, cells)]
-            lines.append(tex_escape(a) + " & " + " & ".join(texts) + r" \\")
+            lines.append(tex_text(a) + " & " + " & ".join(texts) + r" \\")
         lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"
 

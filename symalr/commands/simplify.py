@@ -21,9 +21,9 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from symalr.fingerprint import fingerprint
+    from symalr.pipeline import simplified
     from symalr.render.latex import update_rule_latex
     from symalr.resolve import resolve_optimizer
-    from symalr.pipeline import simplified
     from symalr.simplify import canonical_text
 
     spec = simplified(resolve_optimizer(args.file, simplified=False))

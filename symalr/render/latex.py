@@ -11,6 +11,7 @@ from __future__ import annotations
 import sympy
 
 from .. import expr as E
+from ..safe_text import tex_text
 from ..spec import OptimizerSpec
 
 _FLOAT_DIGITS = 6
@@ -80,7 +81,7 @@ def _fmt(v: float) -> str:
 def hyperparam_table(spec: OptimizerSpec) -> str:
     """A booktabs table of the hyperparameters (needs ``booktabs``)."""
     rows = [
-        f"${_hp_name(h)}$ & \\texttt{{{h.name.replace('_', chr(92) + '_')}}} & "
+        f"${_hp_name(h)}$ & \\texttt{{{tex_text(h.name)}}} & "
         f"{_fmt(h.default)} & [{_fmt(h.low)}, {_fmt(h.high)}]"
         f"{' (log)' if h.log else ''}{'' if h.tunable else ' fixed'} \\\\"
         for h in spec.hyperparams
