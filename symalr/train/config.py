@@ -10,9 +10,9 @@ import math
 from dataclasses import dataclass
 
 from symalr.errors import ConfigError
+from symalr.train.early_stopping import MONITORS
 
 BACKENDS = ("torch", "tf")
-MONITORS = ("val_loss", "val_accuracy")
 
 
 @dataclass(frozen=True)

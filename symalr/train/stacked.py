@@ -46,6 +46,7 @@ from torch.func import functional_call, vmap
 
 from symalr.errors import ConfigError
 from symalr.train.allocator import configure_allocator
+from symalr.train.early_stopping import IMPROVED, NONFINITE, STOP, EarlyStopping
 from symalr.train.trainer import EpochMetrics, TrainConfig, TrainResult, uses_channels_last
 
 OptimizerFactory = Callable[[Iterable[torch.Tensor]], torch.optim.Optimizer]
@@ -73,10 +74,8 @@ class _State:
     optimizer: torch.optim.Optimizer | None = None
     views: list[torch.Tensor] = field(default_factory=list)
     history: list[EpochMetrics] = field(default_factory=list)
-    best: float | None = None
-    best_epoch: int = 0
+    rule: EarlyStopping | None = None
     best_state: list[torch.Tensor] | None = None
-    wait: int = 0
     loss_sum: float = 0.0
     seen: int = 0
     error: Exception | None = None
@@ -153,12 +152,6 @@ def _draw_masks(states: Sequence[_State], model: StackedModel, batch: int,
                  .bernoulli_(1 - p, generator=s.generator).div_(1 - p) for s in states]
         masks.append(torch.stack(drawn))
     return tuple(masks)
-
-
-def _improved(monitor: str, current: float, best: float | None) -> bool:
-    if best is None:
-        return True
-    return current < best if monitor == "val_loss" else current > best
 
 
 class _Stack:
@@ -257,7 +250,8 @@ def train_stacked(
     firsts = {sources[id(m.train_data[0])]: m for m in reversed(members)}
     xs = torch.stack([firsts[i].train_data[0].contiguous() for i in range(len(sources))])
     ys = torch.stack([firsts[i].train_data[1] for i in range(len(sources))])
-    states = [_State(m, torch.Generator(device=device).manual_seed(int(m.dropout_seed)))
+    states = [_State(m, torch.Generator(device=device).manual_seed(int(m.dropout_seed)),
+                     rule=EarlyStopping(config.monitor, config.patience))
               for m in members]
     slot = {id(s): sources[id(s.member.train_data[0])] for s in states}
     stack = _Stack(states, model.names, shared_optimizer)
@@ -272,7 +266,7 @@ def train_stacked(
             weights = s.best_state
         if weights is not None:
             _write_back(s, weights, model.names)
-        finished[id(s)] = TrainResult(tuple(s.history), reason, s.best_epoch)
+        finished[id(s)] = TrainResult(tuple(s.history), reason, s.rule.best_epoch)
 
     for epoch in range(1, config.max_epochs + 1):
         if not stack.states:
@@ -337,18 +331,12 @@ def train_stacked(
             s.history.append(EpochMetrics(epoch, s.loss_sum / max(s.seen, 1), val_loss, val_acc,
                                           seconds))
             reason = batch_stop
-            if reason is None and not math.isfinite(val_loss):
-                reason = "nonfinite"
             if reason is None:
-                current = val_loss if config.monitor == "val_loss" else val_acc
-                if _improved(config.monitor, current, s.best):
-                    s.best, s.best_epoch, s.wait = current, epoch, 0
-                    if config.restore_best:
-                        s.best_state = stack.member_weights(pos)
-                else:
-                    s.wait += 1
-                    if config.patience is not None and s.wait >= config.patience:
-                        reason = "early_stop"
+                verdict = s.rule.update(epoch, val_loss, val_acc)
+                if verdict == IMPROVED and config.restore_best:
+                    s.best_state = stack.member_weights(pos)
+                if verdict in (STOP, NONFINITE):
+                    reason = verdict
             if reason is None and deadline is not None and time.monotonic() > deadline:
                 reason = "time_limit"
             if reason is None and epoch == config.max_epochs:

@@ -27,6 +27,7 @@ from symalr.train.algorithm import Evaluation, evaluation_seeds, run_algorithm
 from symalr.train.allocator import configure_allocator
 from symalr.train.config import FitnessConfig
 from symalr.train.datasets import fitness_data
+from symalr.train.early_stopping import IMPROVED, NONFINITE, STOP, EarlyStopping
 from symalr.train.keras_models import build_keras_model, keras
 from symalr.train.models import INPUT_SHAPES
 from symalr.types import EvalResult
@@ -55,9 +56,8 @@ class _Control(keras.callbacks.Callback):
         self.config, self.deadline = config, deadline
         self.stop_reason = "max_epochs"
         self.epochs = 0
-        self.best: float | None = None
+        self.rule = EarlyStopping(config.monitor, config.patience)
         self.best_weights = None
-        self.wait = 0
 
     def _halt(self, reason: str) -> None:
         self.stop_reason = reason
@@ -73,20 +73,12 @@ class _Control(keras.callbacks.Callback):
         self.epochs = epoch + 1
         if self.stop_reason != "max_epochs":
             return
-        val_loss = float(logs["val_loss"])
-        if not math.isfinite(val_loss):
-            return self._halt("nonfinite")
-        current = val_loss if self.config.monitor == "val_loss" else float(logs["val_accuracy"])
-        better = self.best is None or (current < self.best if self.config.monitor == "val_loss"
-                                       else current > self.best)
-        if better:
-            self.best, self.wait = current, 0
-            if self.config.restore_best:
-                self.best_weights = self.model.get_weights()
-            return
-        self.wait += 1
-        if self.config.patience is not None and self.wait >= self.config.patience:
-            self._halt("early_stop")
+        verdict = self.rule.update(epoch + 1, float(logs["val_loss"]),
+                                   float(logs["val_accuracy"]))
+        if verdict == IMPROVED and self.config.restore_best:
+            self.best_weights = self.model.get_weights()
+        if verdict in (STOP, NONFINITE):
+            self._halt(verdict)
 
     def on_train_end(self, logs=None):
         if self.config.restore_best and self.best_weights is not None:

@@ -6,10 +6,10 @@ Contract of :func:`train`:
   passed in (dropout uses torch's global generator: the caller seeds it);
 - loss: cross-entropy on logits (Keras' softmax + categorical cross-entropy);
 - after every epoch, validation loss and accuracy in eval mode under ``inference_mode``;
-- early stopping as Keras' ``EarlyStopping(min_delta=0)``: stop once ``patience`` epochs in a
-  row did not strictly improve the monitored metric (``val_loss`` falling or ``val_accuracy``
-  rising); ``patience=None`` trains all ``max_epochs``; with ``restore_best`` the weights of
-  the best epoch are put back at the end, whatever ended the training;
+- early stopping by :class:`symalr.train.early_stopping.EarlyStopping` (Keras'
+  ``EarlyStopping(min_delta=0)``; ``patience=None`` trains all ``max_epochs``); with
+  ``restore_best`` the weights of the best epoch are put back at the end, whatever ended the
+  training;
 - a non-finite training loss (NaN/Inf) or validation loss ends training at once (Keras'
   ``TerminateOnNaN``), stop reason ``"nonfinite"``;
 - a wall-clock ``deadline`` (``time.monotonic()`` value) is checked after every batch; past
@@ -36,9 +36,7 @@ from torch import nn
 
 from symalr.errors import ConfigError
 from symalr.train.allocator import configure_allocator
-from symalr.train.config import MONITORS
-
-STOP_REASONS = ("max_epochs", "early_stop", "nonfinite", "time_limit")
+from symalr.train.early_stopping import IMPROVED, MONITORS, NONFINITE, STOP, EarlyStopping
 
 
 @dataclass(frozen=True)
@@ -124,12 +122,6 @@ def evaluate(
     return loss_sum / n, correct / n
 
 
-def _improved(monitor: str, current: float, best: float | None) -> bool:
-    if best is None:
-        return True
-    return current < best if monitor == "val_loss" else current > best
-
-
 def train(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -153,10 +145,8 @@ def train(
         model.to(memory_format=torch.channels_last)
     n = len(y)
     history: list[EpochMetrics] = []
-    best: float | None = None
-    best_epoch = 0
+    rule = EarlyStopping(config.monitor, config.patience)
     best_state: dict[str, torch.Tensor] | None = None
-    wait = 0
     stop = "max_epochs"
     for epoch in range(1, config.max_epochs + 1):
         t0 = time.perf_counter()
@@ -195,22 +185,15 @@ def train(
         if batch_stop is not None:
             stop = batch_stop
             break
-        if not math.isfinite(val_loss):
-            stop = "nonfinite"
+        verdict = rule.update(epoch, val_loss, val_acc)
+        if verdict == IMPROVED and config.restore_best:
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if verdict in (STOP, NONFINITE):
+            stop = verdict
             break
-        current = val_loss if config.monitor == "val_loss" else val_acc
-        if _improved(config.monitor, current, best):
-            best, best_epoch, wait = current, epoch, 0
-            if config.restore_best:
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            wait += 1
-            if config.patience is not None and wait >= config.patience:
-                stop = "early_stop"
-                break
         if deadline is not None and time.monotonic() > deadline:
             stop = "time_limit"
             break
     if config.restore_best and best_state is not None:
         model.load_state_dict(best_state)
-    return TrainResult(tuple(history), stop, best_epoch)
+    return TrainResult(tuple(history), stop, rule.best_epoch)
