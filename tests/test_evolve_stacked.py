@@ -11,7 +11,7 @@ from symalr.errors import ConfigError
 from symalr.evolve.executors import InlineExecutor, make_executor
 from symalr.evolve.stacked_executor import StackedExecutor
 from symalr.evolve.store import Store
-from symalr.train.algorithm import evaluate_spec
+from symalr.train.candidate import evaluate_spec
 from symalr.train.config import FitnessConfig, to_dict
 from symalr.train.schedule import decide_stacking, member_bytes, pack
 from symalr.train.stacked_fitness import evaluate_specs_stacked

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from symalr.errors import ConfigError, DataError
-from symalr.train.algorithm import evaluate_spec
+from symalr.train.candidate import evaluate_spec
 from symalr.train.config import FitnessConfig, from_dict, preset, to_dict
 from symalr.train.fitness import evaluate_factory, resolve_compile
 from symalr.types import EvalResult

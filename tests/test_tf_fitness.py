@@ -62,7 +62,7 @@ def test_diverging_keras_optimizer_scores_its_measured_accuracy():
 
 def test_catalog_adam_through_exported_keras_code():
     from symalr import catalog
-    from symalr.train.algorithm import evaluate_spec
+    from symalr.train.candidate import evaluate_spec
 
     r = evaluate_spec(catalog.get("adam"), _short())
     assert r.error is None and r.fitness > 0.75

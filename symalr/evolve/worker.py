@@ -27,7 +27,7 @@ def evaluate_job(spec_json: str, fitness: dict[str, Any]) -> dict[str, Any]:
     """Fitness of the spec ``spec_json`` (JSON text) under the fitness configuration ``fitness``
     (:func:`symalr.train.config.to_dict` form), as :func:`result_to_dict` plus ``worker``."""
     from symalr.spec import spec_loads
-    from symalr.train.algorithm import evaluate_spec
+    from symalr.train.candidate import evaluate_spec
     from symalr.train.config import from_dict
 
     config = from_dict({**fitness, "splits": tuple(fitness["splits"])})

@@ -11,7 +11,7 @@ loaders) import them. The entry points:
 - :func:`symalr.train.allocator.configure_allocator`: call once in a training process.
 """
 
-from symalr.train.algorithm import evaluate_spec
+from symalr.train.candidate import evaluate_spec
 from symalr.train.config import PRESETS, FitnessConfig, preset
 
 __all__ = ["PRESETS", "FitnessConfig", "evaluate_spec", "preset"]

@@ -1,4 +1,4 @@
-"""Algorithm 1 (SPEC §6) independent of the backend, and the entry point :func:`evaluate_spec`.
+"""Algorithm 1, independent of the backend and of what is trained (docs/fitness.md).
 
 ::
 
@@ -26,7 +26,8 @@ Contract of the returned :class:`~symalr.types.EvalResult`:
 
 Problems of the *setup* (missing data, bad config) are not contained: they raise
 :class:`~symalr.errors.SymalrError` before any evaluation. This module imports neither torch nor
-TensorFlow; each backend supplies the function that runs one evaluation.
+TensorFlow and knows nothing of specs: :mod:`symalr.train.candidate` prepares a spec and picks
+the backend, whose module supplies the function that runs one evaluation.
 """
 
 from __future__ import annotations
@@ -127,25 +128,3 @@ def run_algorithm(run_one: RunOne, config: FitnessConfig) -> EvalResult:
         if run.record(k, outcome):
             break
     return run.result()
-
-
-def evaluate_spec(spec, config: FitnessConfig) -> EvalResult:
-    """Fitness of optimizer ``spec`` (a :class:`symalr.spec.OptimizerSpec`) under ``config``:
-    static rejection first, then Algorithm 1 with the code ``symalr export`` emits for the
-    configured backend (torch, or TF/Keras under XLA)."""
-    from symalr.screen import static_rejection
-
-    start = time.monotonic()
-    reason = static_rejection(spec)
-    if reason is not None:
-        return EvalResult(0.0, seconds=time.monotonic() - start, error=reason, rejected=True)
-    if config.backend == "tf":
-        from symalr.train.tf_fitness import evaluate_keras_factory as evaluate_factory
-        from symalr.train.tf_fitness import keras_spec_factory as spec_factory
-    else:
-        from symalr.train.fitness import evaluate_factory, spec_factory
-    try:
-        factory = spec_factory(spec, config)
-    except Exception as exc:  # the spec cannot be exported or imported: its own failure
-        return EvalResult(0.0, seconds=time.monotonic() - start, error=one_line(exc))
-    return evaluate_factory(factory, config)

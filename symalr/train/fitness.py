@@ -3,7 +3,7 @@ paper's torch models with a torch optimizer (SPEC §6).
 
 :func:`evaluate_factory` takes any optimizer factory (``torch.optim.Adam`` for tests and
 benchmarks); :func:`spec_factory` makes the factory of the very class ``symalr export`` emits
-for a spec. Use :func:`symalr.train.algorithm.evaluate_spec` to score a spec.
+for a spec. Use :func:`symalr.train.candidate.evaluate_spec` to score a spec.
 
 Deterministic on CPU: the same factory and config give the same result (split, initial
 weights, shuffling and dropout all derive from ``config.seed``; torch's global generator is

@@ -18,7 +18,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from symalr.train.algorithm import AlgorithmRun, Evaluation, evaluation_seeds, one_line
+from symalr.train.algorithm import AlgorithmRun, Evaluation, evaluation_seeds
+from symalr.train.candidate import prepare_candidate
 from symalr.train.config import FitnessConfig
 from symalr.types import EvalResult
 
@@ -29,10 +30,9 @@ def evaluate_specs_stacked(specs: Sequence, config: FitnessConfig,
     most ``max_stack`` members (None: as many as the measured memory budget allows)."""
     import torch
 
-    from symalr.screen import static_rejection
     from symalr.train.allocator import configure_allocator
     from symalr.train.device import resolve_device
-    from symalr.train.fitness import load_tensors, spec_factory, train_config
+    from symalr.train.fitness import load_tensors, train_config
     from symalr.train.models import build_model
     from symalr.train.schedule import max_members, member_bytes, pack
     from symalr.train.stacked import Member, train_stacked
@@ -46,16 +46,11 @@ def evaluate_specs_stacked(specs: Sequence, config: FitnessConfig,
     runs: dict[int, AlgorithmRun] = {}
     factories = {}
     for i, spec in enumerate(specs):
-        reason = static_rejection(spec)
-        if reason is not None:
-            results[i] = EvalResult(0.0, seconds=time.monotonic() - start, error=reason,
-                                    rejected=True)
+        prepared = prepare_candidate(spec, config, start)
+        if isinstance(prepared, EvalResult):
+            results[i] = prepared
             continue
-        try:
-            factories[i] = spec_factory(spec, config)
-        except Exception as exc:  # the spec cannot be exported or imported: its own failure
-            results[i] = EvalResult(0.0, seconds=time.monotonic() - start, error=one_line(exc))
-            continue
+        factories[i] = prepared
         runs[i] = AlgorithmRun(config)
         runs[i].start = start
         if config.time_limit_s is not None:
