@@ -24,7 +24,7 @@ from symalr.evolve.executors import InlineExecutor
 from symalr.evolve.store import Store, dump
 
 ray = pytest.importorskip("ray")
-from symalr.evolve.ray_executor import RayExecutor  # noqa: E402  (needs ray)
+from symalr.evolve.executors.ray import RayExecutor  # noqa: E402  (needs ray)
 
 ROOT = Path(__file__).resolve().parents[1]
 IN_NAMESPACE = os.environ.get("SYMALR_TEST_NETNS") == "1"

@@ -4,17 +4,20 @@ the stacking decision and the executor it picks."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from symalr import catalog
 from symalr.errors import ConfigError
+from symalr.evolve.config import ExecutorConfig
 from symalr.evolve.executors import InlineExecutor, make_executor
-from symalr.evolve.stacked_executor import StackedExecutor
+from symalr.evolve.executors.stacked import StackedExecutor
 from symalr.evolve.store import Store
 from symalr.train.candidate import evaluate_spec
-from symalr.train.config import FitnessConfig, to_dict
-from symalr.train.schedule import decide_stacking, member_bytes, pack
+from symalr.train.config import FitnessConfig
 from symalr.train.stacked_fitness import evaluate_specs_stacked
+from symalr.train.stacking import decide_stacking, member_bytes, pack
 from tests.support import one_thread  # noqa: F401 (autouse fixture)
 from tests.test_evolve_run import data_dir, run_experiment
 
@@ -67,11 +70,14 @@ def test_stacking_decision_and_executor_choice():
     assert decide_stacking("on", "cpu") == (True, "stacking on (configured)")
     with pytest.raises(ConfigError, match="stacking"):
         decide_stacking("maybe", "cpu")
-    cpu = to_dict(FitnessConfig())
-    assert make_executor("inline", stacking="auto", fitness=cpu).name == "inline"
-    assert make_executor("inline", stacking="on", fitness=cpu).name == "stacked"
+    cpu = FitnessConfig()
+    inline = ExecutorConfig(kind="inline", stacking="auto")
+    assert make_executor(inline, cpu).name == "inline"
+    assert "0.31x" in make_executor(inline, cpu).mode
+    forced = dataclasses.replace(inline, stacking="on")
+    assert make_executor(forced, cpu).name == "stacked"
     with pytest.raises(ConfigError, match="torch backend"):
-        make_executor("inline", stacking="on", fitness={**cpu, "backend": "tf"})
+        make_executor(forced, cpu.replace(backend="tf"))
     with pytest.raises(ConfigError, match="device"):
         FitnessConfig(device="gpu")
 

@@ -19,7 +19,7 @@ No early stopping anywhere (as in the paper); the tuning objective is the best v
 accuracy of a training, and trials keep the best-validation weights for the test.
 
 ``device`` (``cpu``, ``cuda``, ``cuda:N``, ``auto``) and ``stacking`` (``auto``, ``on``, ``off``;
-:func:`symalr.train.schedule.decide_stacking`: ``auto`` stacks on CUDA only) say where and how
+:func:`symalr.train.stacking.decide_stacking`: ``auto`` stacks on CUDA only) say where and how
 trainings run; they are not part of the protocol (stacked trials equal sequential ones up to
 float32 rounding).
 """
@@ -34,7 +34,7 @@ from typing import Any
 
 from symalr.errors import ConfigError
 from symalr.train.device import check_device_name
-from symalr.train.schedule import STACKING
+from symalr.train.stacking import STACKING
 
 #: Canonical data set name -> (paper model, paper training size).
 DATASETS: dict[str, tuple[str, int]] = {

@@ -93,7 +93,7 @@ def run_trials(store: BenchStore, entry_id: int, bench_id: int, spec: OptimizerS
     one by one (``stack_size`` None) or in stacks of at most ``stack_size`` trials with one
     shared optimizer (:func:`symalr.bench.trials.trial_stack`); the records are the same."""
     from symalr.bench.trials import trial, trial_stack
-    from symalr.train.schedule import pack
+    from symalr.train.stacking import pack
 
     seeds = [derive_seed(config.seed, 2, bench_id, k) for k in range(config.trials)]
     if stack_size is None:
@@ -121,7 +121,7 @@ def run_benchmark(config: BenchConfig, db: str | Path, command: str = "",
     specs = resolve_all(config)  # unknown names fail before anything is loaded or stored
     from symalr.bench.trials import check_model, load_task
     from symalr.bench.trials import stack_size as measure_stack
-    from symalr.train.schedule import decide_stacking
+    from symalr.train.stacking import decide_stacking
 
     check_model(config)
     protocol = config.protocol()

@@ -160,8 +160,8 @@ def trial(task: Task, spec: OptimizerSpec, epochs: int, seed: int
 
 
 def stack_size(task: Task) -> int:
-    """How many trials of ``task`` fit one stack (:mod:`symalr.train.schedule`, measured)."""
-    from symalr.train.schedule import max_members, member_bytes
+    """How many trials of ``task`` fit one stack (:mod:`symalr.train.stacking`, measured)."""
+    from symalr.train.stacking import max_members, member_bytes
 
     per_member = member_bytes(_fresh_model(task, 0), task.shape, task.batch_size, task.device)
     return max_members(per_member, task.device)

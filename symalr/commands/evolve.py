@@ -28,7 +28,7 @@ _FIXED = ("cannot be changed when resuming: the stored configuration is used (on
 
 
 def add_parser(subparsers) -> None:
-    from symalr.train.schedule import STACKING
+    from symalr.train.stacking import STACKING
 
     p = subparsers.add_parser(
         "evolve", help="evolve optimizers (resumable; results in an SQLite database)",
@@ -112,7 +112,6 @@ def run(args: argparse.Namespace) -> int:
     from symalr.evolve.config import config_from_dict, resolve_config, with_overrides
     from symalr.evolve.executors import make_executor
     from symalr.evolve.store import Store
-    from symalr.train.config import to_dict as fitness_dict
 
     flags = flag_settings(args)
     if args.resume is not None:
@@ -145,10 +144,8 @@ def run(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         executors = []
         for config, *_ in plans:  # a Ray that cannot start is a ConfigError: before writing
-            e = config.executor
-            executors.append(stack.enter_context(
-                make_executor(e.kind, e.workers, e.max_retries, e.timeout_s, e.address,
-                              e.stacking, fitness_dict(config.fitness), e.max_stack)))
+            executors.append(stack.enter_context(make_executor(config.executor,
+                                                               config.fitness)))
         store = stack.enter_context(
             Store.open(db_path) if db_path.exists() else Store.create(db_path))
         print(f"symalr: experiment database {db_path}", file=sys.stderr)

@@ -48,7 +48,7 @@ from symalr.errors import ConfigError
 from symalr.sge.engine import SGEConfig
 from symalr.train import config as fitness_config
 from symalr.train.config import FitnessConfig
-from symalr.train.schedule import STACKING
+from symalr.train.stacking import STACKING
 
 try:
     import tomllib

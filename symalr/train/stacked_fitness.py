@@ -3,7 +3,7 @@
 :func:`evaluate_specs_stacked` scores a list of specs under one fitness configuration: for each
 evaluation ``k`` the candidates still in the running (not rejected, not failed, not below
 ``min_accuracy``) are trained together on chunk ``k``, in stacks that fit the memory budget
-(:mod:`symalr.train.schedule`). Every member is exactly what the sequential path trains
+(:mod:`symalr.train.stacking`). Every member is exactly what the sequential path trains
 (:func:`symalr.train.fitness.evaluate_factory`): the same initial weights, the generator of
 :func:`~symalr.train.algorithm.evaluation_seeds` for its batches, dropout seeded by the same
 framework seed, the class ``symalr export`` emits as its optimizer. Each result is built by the
@@ -34,8 +34,8 @@ def evaluate_specs_stacked(specs: Sequence, config: FitnessConfig,
     from symalr.train.device import resolve_device
     from symalr.train.fitness import load_tensors, train_config
     from symalr.train.models import build_model
-    from symalr.train.schedule import max_members, member_bytes, pack
     from symalr.train.stacked import Member, train_stacked
+    from symalr.train.stacking import max_members, member_bytes, pack
     from symalr.train.trainer import evaluate, uses_channels_last
 
     configure_allocator()

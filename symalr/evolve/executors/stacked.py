@@ -1,11 +1,11 @@
 """The stacked executor: a generation's evaluations trained together in this process, as
-stacks of models on one device (SPEC §7, §10).
+stacks of models on one device.
 
 Jobs that share a fitness configuration are scored by
 :func:`symalr.train.stacked_fitness.evaluate_specs_stacked` (Algorithm 1 per candidate; the
 k-th evaluations of all surviving candidates share a stack); results are the sequential path's
 up to float rounding, so the store, the cache and resume treat them alike. The executor
-contract of :mod:`symalr.evolve.executors` holds: each job is yielded once, a
+contract of :mod:`symalr.evolve.executors.base` holds: each job is yielded once, a
 :class:`~symalr.errors.SymalrError` raised by the setup propagates; there is no worker to lose
 (``attempts`` is 1).
 """
@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from symalr.evolve.executors import Executor, Job, LostCallback, Outcome
+from symalr.evolve.executors.base import Executor, Job, LostCallback, Outcome
 from symalr.evolve.worker import worker_name
 
 
@@ -28,7 +28,8 @@ class StackedExecutor(Executor):
     name = "stacked"
     workers = 1
 
-    def __init__(self, max_stack: int = 0):
+    def __init__(self, max_stack: int = 0, mode: str = "stacking on"):
+        super().__init__(mode)
         self.max_stack = max_stack
 
     def run(self, jobs: Sequence[Job], on_lost: LostCallback | None = None) -> Iterator[Outcome]:

@@ -1,4 +1,4 @@
-"""The Ray executor: fitness jobs as Ray tasks, on a cluster or a local Ray (SPEC §7).
+"""The Ray executor: fitness jobs as Ray tasks, on a cluster or a local Ray.
 
 With no address, a private single-node Ray is started on this machine (no dashboard) with
 ``workers`` CPUs (0: all usable cores) and stopped on :meth:`RayExecutor.close`. Ray binds it
@@ -10,7 +10,7 @@ it is and left running.
 Each task asks for one CPU. Ray's own task retries are off: a task that fails because its
 worker died (``WorkerCrashedError``, ``NodeDiedError`` ...) is reported to ``on_lost`` and
 submitted again here, up to ``max_retries`` times, so the accounting is the local pool's
-(:mod:`symalr.evolve.executors`). Only the driver writes to the store.
+(:mod:`symalr.evolve.executors.local`). Only the driver writes to the store.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import ray
 from ray import exceptions as rex
 
 from symalr import errors
-from symalr.evolve.executors import (
+from symalr.evolve.executors.base import (
     Executor,
     Job,
     LostCallback,
@@ -51,7 +51,8 @@ class RayExecutor(Executor):
     name = "ray"
 
     def __init__(self, address: str = "", workers: int = 0, max_retries: int = 2,
-                 timeout_s: float = 0.0):
+                 timeout_s: float = 0.0, mode: str = "sequential"):
+        super().__init__(mode)
         self.max_retries = max_retries
         self.timeout_s = timeout_s
         self._owns = False

@@ -1,9 +1,10 @@
-"""How many trainings share one stack (SPEC §10): decide whether to stack, measure what one
-member costs in memory, and cut a list of trainings into stacks that fit a budget.
+"""Whether and how trainings share stacks: decide whether to stack, measure what one member
+costs in memory, and cut a list of trainings into stacks that fit a budget (docs/fitness.md).
 
 - :func:`decide_stacking`: ``on``/``off`` as configured; ``auto`` stacks on an accelerator and
-  trains one at a time on CPU, where the stack lost (mnist_cnn stacked ran at 0.53x the
-  sequential speed on the 2-core CPUs: vmap's grouped convolutions are slower there);
+  trains one at a time on CPU, where the stack lost (``benchmarks/gpu.py --device cpu``: 0.31x
+  of the sequential fitness throughput, 0.35x for trials, on the 2-core CPUs; vmap's grouped
+  convolutions are slower there);
 - :func:`member_bytes`: measured, not guessed: on CUDA the peak allocated memory of one
   stacked training step with 1 and with 2 members (the difference is one member); on CPU the
   bytes of parameters, gradients, optimizer state (assumed two tensors per parameter, the
@@ -34,7 +35,8 @@ def decide_stacking(mode: str, device: str) -> tuple[bool, str]:
         return False, "sequential (stacking off)"
     if device.startswith("cuda"):
         return True, f"stacking on (auto: {device})"
-    return False, "sequential (auto: stacking loses on CPU, 0.53x for mnist_cnn)"
+    return False, ("sequential (auto: stacked training measured 0.31x of sequential on CPU, "
+                   "see benchmarks/README.md)")
 
 
 def member_bytes(model, sample_shape: tuple[int, ...], batch_size: int, device: str) -> int:

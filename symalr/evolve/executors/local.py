@@ -1,17 +1,6 @@
-"""Executors: run fitness jobs in this process, a local process pool, or Ray (SPEC §7).
-
-Contract of :meth:`Executor.run`: every job given is yielded back exactly once as an
-:class:`Outcome`, in completion order. A job whose worker dies (killed, out of memory) is
-reported to ``on_lost`` and run again, up to ``max_retries`` times; after that its outcome is an
-error result (fitness 0.0). A job that runs past ``timeout_s`` (when > 0) has its worker
-killed and gets an error result, without retry: it would be stuck again. A
-:class:`~symalr.errors.SymalrError` raised by a job (missing data, bad config) is raised again
-here, as is any other exception (a bug), with the worker's traceback.
-
-Workers never decide anything random: a job is a spec and a fitness configuration, and its
-result does not depend on the worker that ran it (one torch thread per worker, seeds from
-the configuration). Ray lives in :mod:`symalr.evolve.ray_executor`.
-"""
+"""Executors on this machine: jobs one by one in this process (``inline``), or a pool of
+spawned worker processes (``local``), with retries of lost workers and time limits (see
+:mod:`.base` for the contract)."""
 
 from __future__ import annotations
 
@@ -19,87 +8,23 @@ import multiprocessing
 import os
 import signal
 import time
-import traceback
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from symalr import errors
-from symalr.evolve.worker import evaluate_job, result_from_dict, worker_name
+from symalr.evolve.executors.base import (
+    Executor,
+    Job,
+    LostCallback,
+    Outcome,
+    call_job,
+    reraise,
+    usable_cores,
+)
+from symalr.evolve.worker import result_from_dict, worker_name
 from symalr.types import EvalResult
-
-
-@dataclass(frozen=True)
-class Job:
-    """One fitness computation. ``key`` identifies it to the caller (unique per call)."""
-
-    key: Any
-    spec_json: str
-    fitness: dict
-
-
-@dataclass(frozen=True)
-class Outcome:
-    job: Job
-    result: EvalResult
-    attempts: int
-    worker: str
-
-
-#: ``on_lost(job, attempt, reason, worker)``: an attempt died with its worker.
-LostCallback = Callable[[Job, int, str, str], None]
-
-
-def usable_cores() -> int:
-    """CPU cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def reraise(kind: str, name: str, message: str) -> None:
-    """Raise in this process what a worker raised: a SymalrError subclass by name, else a
-    RuntimeError carrying the worker's traceback."""
-    if kind == "user":
-        cls = getattr(errors, name, None)
-        if isinstance(cls, type) and issubclass(cls, errors.SymalrError):
-            raise cls(message)
-        raise errors.SymalrError(message)
-    raise RuntimeError(f"an evaluation worker failed:\n{message}")
-
-
-def call_job(job: Job) -> tuple[str, Any]:
-    """Run ``job`` here: ``("ok", result dict)``, ``("user", (class name, message))`` or
-    ``("bug", traceback text)``."""
-    try:
-        return "ok", evaluate_job(job.spec_json, job.fitness)
-    except errors.SymalrError as err:
-        return "user", (type(err).__name__, str(err))
-    except Exception:  # a bug: shipped to the main process and raised there
-        return "bug", traceback.format_exc()
-
-
-class Executor:
-    """Base: see the module docstring for the contract of :meth:`run`."""
-
-    name = "executor"
-    workers = 1
-    mode = "sequential"
-
-    def run(self, jobs: Sequence[Job], on_lost: LostCallback | None = None) -> Iterator[Outcome]:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Release workers; the executor may not be used afterwards."""
-
-    def __enter__(self) -> Executor:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 class InlineExecutor(Executor):
@@ -188,7 +113,9 @@ class LocalPool(Executor):
 
     name = "local"
 
-    def __init__(self, workers: int = 0, max_retries: int = 2, timeout_s: float = 0.0):
+    def __init__(self, workers: int = 0, max_retries: int = 2, timeout_s: float = 0.0,
+                 mode: str = "sequential"):
+        super().__init__(mode)
         self.workers = workers if workers > 0 else usable_cores()
         self.max_retries = max_retries
         self.timeout_s = timeout_s
@@ -320,49 +247,3 @@ class LocalPool(Executor):
             self._kill(worker)
         self._idle.clear()
         self._busy.clear()
-
-
-def make_executor(kind: str, workers: int = 0, max_retries: int = 2, timeout_s: float = 0.0,
-                  address: str = "", stacking: str = "off", fitness: dict | None = None,
-                  max_stack: int = 0) -> Executor:
-    """The executor called ``kind`` (``local``, ``ray``, ``inline``), or the stacked one
-    (:mod:`symalr.evolve.stacked_executor`) when ``stacking`` (``auto``, ``on``, ``off``; see
-    :func:`symalr.train.schedule.decide_stacking`) says so for the ``fitness`` configuration's
-    device and backend. The executor's ``mode`` says which ran and why."""
-    if stacking != "off":
-        from symalr.train.device import resolve_device
-        from symalr.train.schedule import decide_stacking
-
-        fitness = fitness or {}
-        backend = fitness.get("backend", "torch")
-        if backend != "torch":
-            if stacking == "on":
-                raise errors.ConfigError(f"executor.stacking = 'on' needs the torch backend, "
-                                         f"fitness.backend is {backend!r}")
-        else:
-            device = fitness.get("device", "cpu")
-            stack, why = decide_stacking(stacking,
-                                         device if device == "cpu" else resolve_device(device))
-            if stack:
-                from symalr.evolve.stacked_executor import StackedExecutor
-
-                executor = StackedExecutor(max_stack)
-                executor.mode = why
-                return executor
-            executor = _make_plain(kind, workers, max_retries, timeout_s, address)
-            executor.mode = why
-            return executor
-    return _make_plain(kind, workers, max_retries, timeout_s, address)
-
-
-def _make_plain(kind: str, workers: int, max_retries: int, timeout_s: float,
-                address: str) -> Executor:
-    if kind == "inline":
-        return InlineExecutor()
-    if kind == "local":
-        return LocalPool(workers, max_retries, timeout_s)
-    if kind == "ray":
-        from symalr.evolve.ray_executor import RayExecutor
-
-        return RayExecutor(address, workers, max_retries, timeout_s)
-    raise errors.ConfigError(f"executor.kind = {kind!r}: choose local, ray or inline")
