@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import sympy
 
-from . import expr as E
+from . import expr, ops
 from .errors import GenotypeError, SpecError
-from .ops import ALR_FUNCTIONS, ALR_STATES, GRAD
+from .expr import ieee, number, parse_program, symbol
+from .ops import ALR_FUNCTIONS, ALR_STATES
 from .spec import HyperParam, OptimizerSpec
 
 _FUNC_TO_STATE = {f: s for s, f in ALR_FUNCTIONS.items()}
@@ -31,24 +32,24 @@ def spec_from_phenotype(
     constants: list[float] = []
 
     def resolve(ident, tok):
-        if ident == GRAD:
-            return E.symbol(E.GRAD)
+        if ident == ops.GRAD:  # the grammar's "grad" is the spec language's "g"
+            return symbol(expr.GRAD)
         if ident in ALR_STATES:
-            return E.symbol(ident)
+            return symbol(ident)
         raise SpecError(
             f"{where}:{tok.line}:{tok.column}: unknown name {ident!r} "
-            f"(known: {GRAD}, {', '.join(ALR_STATES)})"
+            f"(known: {ops.GRAD}, {', '.join(ALR_STATES)})"
         )
 
     def lift(literal: str) -> sympy.Expr:
         value = float(literal)
         if not value > 0:
-            return E.number(literal)
+            return number(literal)
         constants.append(value)
-        return E.symbol(f"c_{len(constants)}", positive=True)
+        return symbol(f"c_{len(constants)}", positive=True)
 
     try:
-        assignments = E.parse_program(text, resolve, where, num=lift)
+        assignments = parse_program(text, resolve, where, num=lift)
     except SpecError as err:
         raise GenotypeError(str(err)) from None
 
@@ -64,12 +65,12 @@ def spec_from_phenotype(
         funcs[target] = e
 
     updates = tuple(
-        (s, E.ieee(E.symbol(s) - funcs.get(ALR_FUNCTIONS[s], sympy.S.Zero))) for s in ALR_STATES
+        (s, ieee(symbol(s) - funcs.get(ALR_FUNCTIONS[s], sympy.S.Zero))) for s in ALR_STATES
     )
-    delta = E.ieee(-funcs.get(ALR_FUNCTIONS["w"], sympy.S.Zero))
+    delta = ieee(-funcs.get(ALR_FUNCTIONS["w"], sympy.S.Zero))
     hps = tuple(
         HyperParam(f"c_{i + 1}", v, low=0.0, high=max(1.0, v)) for i, v in enumerate(constants)
     )
     return OptimizerSpec(
-        name=name, updates=updates, delta=delta, hyperparams=hps, meta={"phenotype": text}
+        name=name, updates=updates, delta=delta, hyperparams=hps
     )

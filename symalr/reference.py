@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import sympy
 
-from . import expr as E
+from .expr import GRAD, STEP, WEIGHT
 from .ops import BY_NODE, OPERATORS
 from .spec import OptimizerSpec
 
@@ -113,9 +113,9 @@ class ReferenceStepper:
         env: dict[str, np.ndarray | float] = {
             **{k: self.ev.const(v) for k, v in self.hyper.items()},
             **self.state,
-            E.GRAD: np.asarray(g, dtype=self.dtype),
-            E.WEIGHT: self.w,
-            E.STEP: self.ev.const(self.t),
+            GRAD: np.asarray(g, dtype=self.dtype),
+            WEIGHT: self.w,
+            STEP: self.ev.const(self.t),
         }
         for s, e in self.spec.updates:
             new = np.broadcast_to(self.ev(e, env), self.w.shape).astype(self.dtype)

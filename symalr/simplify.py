@@ -32,7 +32,7 @@ from dataclasses import replace
 import numpy as np
 import sympy
 
-from . import expr as E
+from .expr import GRAD, STEP, free_names, ieee, symbol, to_text
 from .reference import Evaluator
 from .spec import HyperParam, OptimizerSpec
 
@@ -52,7 +52,7 @@ _LIFTED = re.compile(r"^c_\d+$")
 def references(e: sympy.Expr, spec: OptimizerSpec) -> set[str]:
     """State names an expression reads."""
     states = set(spec.states)
-    return {n for n in E.free_names(e) if n in states}
+    return {n for n in free_names(e) if n in states}
 
 
 def live_states(spec: OptimizerSpec) -> set[str]:
@@ -72,9 +72,9 @@ def live_states(spec: OptimizerSpec) -> set[str]:
 def depends_on_gradient(spec: OptimizerSpec) -> bool:
     """Whether the weight update can depend on ``g``, directly or through any live state."""
     exprs = dict(spec.updates)
-    if E.GRAD in E.free_names(spec.delta):
+    if GRAD in free_names(spec.delta):
         return True
-    return any(E.GRAD in E.free_names(exprs[s]) for s in live_states(spec))
+    return any(GRAD in free_names(exprs[s]) for s in live_states(spec))
 
 
 # ----------------------------------------------------------------------------- passes
@@ -82,7 +82,7 @@ def depends_on_gradient(spec: OptimizerSpec) -> bool:
 
 def _with(spec: OptimizerSpec, updates, delta) -> OptimizerSpec:
     """A copy with new expressions, mapped to IEEE semantics (see :func:`symalr.expr.ieee`)."""
-    return replace(spec, updates=tuple((s, E.ieee(e)) for s, e in updates), delta=E.ieee(delta))
+    return replace(spec, updates=tuple((s, ieee(e)) for s, e in updates), delta=ieee(delta))
 
 
 def remove_dead_states(spec: OptimizerSpec) -> OptimizerSpec:
@@ -193,7 +193,7 @@ def fold_constants(spec: OptimizerSpec) -> OptimizerSpec:
     counter = [max((int(n[2:]) for n in lifted), default=0)]
 
     def is_const(e: sympy.Expr) -> bool:
-        names = E.free_names(e)
+        names = free_names(e)
         return bool(names) and all(n in lifted for n in names)
 
     def fresh(value: float) -> sympy.Expr:
@@ -204,7 +204,7 @@ def fold_constants(spec: OptimizerSpec) -> OptimizerSpec:
         counter[0] += 1
         name = f"c_{counter[0]}"
         new.append(HyperParam(name, abs(value), low=0.0, high=max(1.0, abs(value))))
-        sym = E.symbol(name, positive=True)
+        sym = symbol(name, positive=True)
         return sym if value > 0 else -sym
 
     def as_constant(c: sympy.Expr) -> sympy.Expr:
@@ -231,7 +231,7 @@ def fold_constants(spec: OptimizerSpec) -> OptimizerSpec:
 
 
 def prune_hyperparams(spec: OptimizerSpec) -> OptimizerSpec:
-    used = set().union(*(E.free_names(e) for _, e in spec.updates), E.free_names(spec.delta))
+    used = set().union(*(free_names(e) for _, e in spec.updates), free_names(spec.delta))
     return replace(spec, hyperparams=tuple(h for h in spec.hyperparams if h.name in used))
 
 
@@ -257,7 +257,7 @@ def rename_constants(spec: OptimizerSpec, prefix: str = "beta") -> OptimizerSpec
         mapping[n] = f"{prefix}_{k}"
     if not mapping:
         return spec
-    sub = {E.symbol(a, positive=True): E.symbol(b, positive=True) for a, b in mapping.items()}
+    sub = {symbol(a, positive=True): symbol(b, positive=True) for a, b in mapping.items()}
     hps = tuple(replace(h, name=mapping.get(h.name, h.name)) for h in spec.hyperparams)
     order = {mapping[n]: i for i, n in enumerate(lifted)}
     hps = tuple(sorted(hps, key=lambda h: order.get(h.name, -1)))
@@ -268,7 +268,6 @@ def rename_constants(spec: OptimizerSpec, prefix: str = "beta") -> OptimizerSpec
         hyperparams=hps,
         uses_step=spec.uses_step,
         doc=spec.doc,
-        meta=spec.meta,
     )
 
 
@@ -288,8 +287,8 @@ def simplify(spec: OptimizerSpec, max_rounds: int = 4) -> OptimizerSpec:
             break
         current = nxt
     current = prune_hyperparams(current)
-    uses_step = E.STEP in set().union(
-        *(E.free_names(e) for _, e in current.updates), E.free_names(current.delta)
+    uses_step = STEP in set().union(
+        *(free_names(e) for _, e in current.updates), free_names(current.delta)
     )
     return rename_constants(replace(current, uses_step=uses_step))
 
@@ -304,7 +303,7 @@ def canonical_text(spec: OptimizerSpec) -> str:
         if n in hp and n not in names:
             k += 1
             names[n] = f"k{k}"
-    sub = {spec.sym(a): E.symbol(b, positive=a in hp) for a, b in names.items()}
-    parts = [f"{names[s]}={E.to_text(e.xreplace(sub))}" for s, e in spec.updates]
-    parts.append(f"dw={E.to_text(spec.delta.xreplace(sub))}")
+    sub = {spec.sym(a): symbol(b, positive=a in hp) for a, b in names.items()}
+    parts = [f"{names[s]}={to_text(e.xreplace(sub))}" for s, e in spec.updates]
+    parts.append(f"dw={to_text(spec.delta.xreplace(sub))}")
     return "; ".join(parts)

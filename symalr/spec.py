@@ -22,13 +22,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sympy
 
-from . import expr as E
 from .errors import SpecError
+from .expr import GRAD, RESERVED, STEP, WEIGHT, free_names, parse_expr, symbol, to_text
 from .safe_text import TextError, check_doc, check_identifier, check_label, check_latex_name
 
 
@@ -56,9 +56,9 @@ class HyperParam:
             check_identifier(self.name, "hyperparameter name", keywords_ok=True)
         except TextError as err:
             raise SpecError(str(err)) from None
-        if self.name in E.RESERVED:
+        if self.name in RESERVED:
             raise SpecError(f"hyperparameter name {self.name!r} is reserved "
-                            f"({', '.join(sorted(E.RESERVED))})")
+                            f"({', '.join(sorted(RESERVED))})")
         for key in ("default", "low", "high"):
             v = getattr(self, key)
             if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -104,7 +104,6 @@ class OptimizerSpec:
     hyperparams: tuple[HyperParam, ...] = ()
     uses_step: bool = False
     doc: str = ""
-    meta: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self):
         try:
@@ -121,18 +120,18 @@ class OptimizerSpec:
                 check_identifier(s, f"{self.name}: state name", keywords_ok=True)
             except TextError as err:
                 raise SpecError(str(err)) from None
-            if s in E.RESERVED:
+            if s in RESERVED:
                 raise SpecError(f"{self.name}: state name {s!r} is reserved")
             if s in seen:
                 raise SpecError(f"{self.name}: state {s!r} is assigned twice")
             if s in hp:
                 raise SpecError(f"{self.name}: {s!r} is both a state and a hyperparameter")
             seen.add(s)
-        allowed = seen | hp | {E.GRAD, E.WEIGHT} | ({E.STEP} if self.uses_step else set())
+        allowed = seen | hp | {GRAD, WEIGHT} | ({STEP} if self.uses_step else set())
         for where, e in (*self.updates, ("delta", self.delta)):
             if not isinstance(e, sympy.Expr):
                 raise SpecError(f"{self.name}: {where} is not a SymPy expression")
-            bad = E.free_names(e) - allowed
+            bad = free_names(e) - allowed
             if bad:
                 raise SpecError(f"{self.name}: {where} uses unknown name(s) {sorted(bad)}")
         for where, e in (*self.updates, ("delta", self.delta)):
@@ -166,7 +165,7 @@ class OptimizerSpec:
 
     def sym(self, name: str) -> sympy.Symbol:
         """The symbol for a name of this spec, with the right assumptions."""
-        return E.symbol(name, positive=name in {h.name for h in self.hyperparams} or name == E.STEP)
+        return symbol(name, positive=name in {h.name for h in self.hyperparams} or name == STEP)
 
     def with_defaults(self, values: Mapping[str, float], name: str | None = None) -> OptimizerSpec:
         """A copy whose hyperparameter defaults are replaced (e.g. tuned values)."""
@@ -186,8 +185,8 @@ class OptimizerSpec:
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "name": self.name,
-            "states": [[s, E.to_text(e)] for s, e in self.updates],
-            "delta": E.to_text(self.delta),
+            "states": [[s, to_text(e)] for s, e in self.updates],
+            "delta": to_text(self.delta),
             "hyperparams": [_hp_json(h) for h in self.hyperparams],
             "uses_step": self.uses_step,
         }
@@ -260,12 +259,12 @@ def spec_from_json(data: Any, where: str = "<spec>") -> OptimizerSpec:
     if not isinstance(uses_step, bool):
         raise SpecError(f"{where}: 'uses_step' must be true or false")
     hp_names = [h.name for h in hps]
-    allowed = [s for s, _ in states] + hp_names + [E.GRAD, E.WEIGHT] + ([E.STEP] if uses_step else [])
-    positive = hp_names + [E.STEP]
+    allowed = [s for s, _ in states] + hp_names + [GRAD, WEIGHT] + ([STEP] if uses_step else [])
+    positive = hp_names + [STEP]
     updates = tuple(
-        (s, E.parse_expr(text, allowed, f"{where}:states.{s}", positive)) for s, text in states
+        (s, parse_expr(text, allowed, f"{where}:states.{s}", positive)) for s, text in states
     )
-    delta = E.parse_expr(data["delta"], allowed, f"{where}:delta", positive)
+    delta = parse_expr(data["delta"], allowed, f"{where}:delta", positive)
     try:
         return OptimizerSpec(
             name=data["name"], updates=updates, delta=delta, hyperparams=tuple(hps),

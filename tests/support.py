@@ -1,4 +1,5 @@
-"""What many test modules share: where the real data is, and one torch thread per test process.
+"""What many test modules share: where the real data is (resolved once by ``conftest.py``),
+and one torch thread per test process.
 
 Import names from here (``from tests.support import DATA_DIR, one_thread``); importing the
 ``one_thread`` fixture into a module turns it on for that module (it is ``autouse``).
@@ -11,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-#: The real data sets: ``$SYMALR_DATA_DIR`` (CI sets it), else ``shared/data`` beside the checkout.
-DATA_DIR = Path(os.environ.get("SYMALR_DATA_DIR")
-                or Path(__file__).resolve().parents[2] / "shared" / "data")
+#: The real data sets, an absolute path (see ``conftest.py``).
+DATA_DIR = Path(os.environ["SYMALR_DATA_DIR"])
 
 
 @pytest.fixture(scope="module", autouse=True)

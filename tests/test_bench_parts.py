@@ -17,9 +17,10 @@ from symalr.bench.config import build_config, load_overrides
 from symalr.bench.plots import accuracy_boxplot, mean_curve, validation_curves
 from symalr.bench.report import build_report
 from symalr.bench.store import BenchStore, Training, TrialRecord, TuningCall, setting_key
-from symalr.bench.tables import latex, latex_document, markdown
+from symalr.bench.tables import latex, markdown
 from symalr.bench.tuning import tune
 from symalr.errors import ConfigError, StoreError
+from symalr.render.latex import latex_document
 from symalr.safe_text import tex_text
 from symalr.spec import HyperParam, make_spec
 

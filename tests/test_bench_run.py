@@ -20,8 +20,8 @@ from symalr import catalog
 from symalr.bench.config import build_config
 from symalr.bench.runner import run_benchmark
 from symalr.bench.store import BenchStore
-from symalr.bench.tables import latex_document
 from symalr.bench.tuning import tunable
+from symalr.render.latex import latex_document
 from tests.support import DATA_DIR
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -26,17 +26,14 @@ from symalr.evolve.store import Store, dump
 from symalr.grammar import load_grammar
 from symalr.pipeline import spec_json
 from symalr.train.config import to_dict
+from tests.support import DATA_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def data_dir() -> str:
-    """The folder with the real Fashion-MNIST files (skips the test when there is none)."""
-    for candidate in (os.environ.get("SYMALR_DATA_DIR"), ROOT / "shared" / "data",
-                      "/work/shared/data"):
-        if candidate and (Path(candidate) / "fashion-mnist").is_dir():
-            return str(candidate)
-    pytest.skip("no Fashion-MNIST data folder (set SYMALR_DATA_DIR)")
+    """The folder with the real data sets (tests/conftest.py resolved it)."""
+    return str(DATA_DIR)
 
 
 def tiny_settings(**extra) -> dict:

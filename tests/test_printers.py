@@ -16,12 +16,12 @@ import pytest
 import sympy
 
 from symalr import catalog
-from symalr import expr as E
 from symalr.errors import ExportError
+from symalr.expr import divide_no_nan, symbol
 from symalr.ops import OPERATORS
 from symalr.reference import Evaluator
-from symalr.render import hoist as H
 from symalr.render.helpers import PRINTED_HELPERS, helper_source
+from symalr.render.hoist import hoist
 from symalr.render.lowering import lower
 from symalr.render.printers import (
     NumPyPrinter,
@@ -32,8 +32,8 @@ from symalr.render.printers import (
 )
 from symalr.render.torch_ops import print_ops
 
-x, y = E.symbol("x"), E.symbol("y")
-c = E.symbol("c", positive=True)
+x, y = symbol("x"), symbol("y")
+c = symbol("c", positive=True)
 NAMES = {"x": "x", "y": "y", "c": "c"}
 
 
@@ -58,9 +58,9 @@ NAMES = {"x": "x", "y": "y", "c": "c"}
         (x + sympy.nan, 'float("nan")', 'float("nan")', "np.nan"),
         (x + sympy.sqrt(2), "x + 1.4142135623730951", "x + 1.4142135623730951",
          "x + 1.4142135623730951"),
-        (E.divide_no_nan(x, y), "torch.where(y == 0, 0.0, x/y)",
+        (divide_no_nan(x, y), "torch.where(y == 0, 0.0, x/y)",
          "tf.math.divide_no_nan(x, y)", "np.where(y == 0, 0.0, x/np.where(y == 0, 1.0, y))"),
-        (E.divide_no_nan(2, y), "torch.where(y == 0, 0.0, torch.div(2.0, y))",
+        (divide_no_nan(2, y), "torch.where(y == 0, 0.0, torch.div(2.0, y))",
          "tf.math.divide_no_nan(tf.constant(2.0, dtype), y)",
          "np.where(y == 0, 0.0, 2.0/np.where(y == 0, 1.0, y))"),
     ],
@@ -79,7 +79,7 @@ def test_mapping_tables(expr, torch_text, tf_text, numpy_text):
         (c**x, "_pow(c, x)", {"_pow"}),
         (x / c, "_div(x, c)", {"_div"}),
         (c**2, "c*c", set()),
-        (E.divide_no_nan(x, y), "_div0(x, y)", {"_div0"}),
+        (divide_no_nan(x, y), "_div0(x, y)", {"_div0"}),
         (sympy.sign(x), "_sign(x)", {"_sign"}),
         (x + sympy.nan, "math.nan", set()),
     ],
@@ -228,7 +228,7 @@ def test_render_imports_no_framework():
 
 def _lowered(name: str, mode: str) -> list[str]:
     spec = catalog.get(name)
-    h = H.hoist(spec)
+    h = hoist(spec)
     ids = {"g": "grad", "w": "param", **{s: s for s in spec.states}}
     names = {"_lr": "lr", "t": "t", **{p.name: p.name for p in spec.hyperparams},
              **{n: n for n, _ in h.scalars}}
@@ -236,9 +236,9 @@ def _lowered(name: str, mode: str) -> list[str]:
 
 
 def test_hoisting_names_scalar_subexpressions():
-    h = H.hoist(catalog.get("adam"))
+    h = hoist(catalog.get("adam"))
     assert [n for n, _ in h.scalars] == ["_s0", "_s1", "_s2"]
-    assert h.scalars[2][1].free_symbols == {E.symbol(n, positive=True)
+    assert h.scalars[2][1].free_symbols == {symbol(n, positive=True)
                                              for n in ("lr", "beta_1", "beta_2", "t")}
     assert h.used == ("epsilon", "_s0", "_s1", "_s2")
 

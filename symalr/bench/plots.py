@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from symalr.bench.reference import DATASET_TITLES
+from symalr.bench.paper_results import DATASET_TITLES
 from symalr.bench.report import Report
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from symalr.bench import stats
-from symalr.bench.reference import PAPER_MANN_WHITNEY, PaperResult, display_name, paper_result
+from symalr.bench.paper_results import PAPER_MANN_WHITNEY, PaperResult, display_name, paper_result
 from symalr.bench.store import BenchStore, TrialRecord
 from symalr.bench.tuning import tunable
 from symalr.spec import spec_from_json

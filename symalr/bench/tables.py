@@ -5,14 +5,14 @@ accuracy (percent, mean ± sample sd over the trials) — with the number of tri
 paper's own values beside ours. The best two test accuracies are bold, and the Mann-Whitney U
 test between them is stated under the table (with the paper's, where it reported one); a
 second table gives the p-value of every pair. The LaTeX needs ``booktabs`` only (plus a
-document class); :func:`latex_document` wraps it into a compilable document.
+document class); :func:`symalr.render.latex.latex_document` wraps it into a compilable document.
 """
 
 from __future__ import annotations
 
 import math
 
-from symalr.bench.reference import DATASET_TITLES, display_name
+from symalr.bench.paper_results import DATASET_TITLES, display_name
 from symalr.bench.report import Param, Report, Row
 from symalr.safe_text import tex_text
 
@@ -194,10 +194,3 @@ def latex(report: Report) -> str:
             lines.append(tex_text(a) + " & " + " & ".join(texts) + r" \\")
         lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"
-
-
-def latex_document(body: str) -> str:
-    """``body`` (table environments) inside a minimal document that pdflatex compiles."""
-    return ("\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage[utf8]{inputenc}\n"
-            "\\usepackage{booktabs}\n\\usepackage{amsmath}\n\\begin{document}\n"
-            + body + "\\end{document}\n")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from .. import expr as E
+from ..expr import GRAD, STEP, WEIGHT
 from ..spec import OptimizerSpec
 
 #: Symbol name of the group learning rate that multiplies ``delta`` in specs without ``lr``.
@@ -47,13 +47,13 @@ def weight_term(spec: OptimizerSpec) -> sympy.Expr:
 
 def hoist(spec: OptimizerSpec) -> Hoisted:
     """Name the scalar sub-expressions of ``spec`` (see the module docstring)."""
-    tensor_names = frozenset({E.GRAD, E.WEIGHT, *spec.states})
+    tensor_names = frozenset({GRAD, WEIGHT, *spec.states})
     h = _Hoister(tensor_names)
     updates = tuple((s, h(e)) for s, e in spec.updates)
     weight = h(weight_term(spec))
     free = set().union(*(e.free_symbols for _, e in updates), weight.free_symbols)
     used_names = {s.name for s in free} - tensor_names
-    order = [LR_MULTIPLIER, *(p.name for p in spec.hyperparams), E.STEP, *(n for n, _ in h.defs)]
+    order = [LR_MULTIPLIER, *(p.name for p in spec.hyperparams), STEP, *(n for n, _ in h.defs)]
     return Hoisted(
         scalars=tuple(h.defs),
         updates=updates,

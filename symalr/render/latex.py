@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sympy
 
-from .. import expr as E
+from ..expr import GRAD, STEP, WEIGHT
 from ..safe_text import tex_text
 from ..spec import OptimizerSpec
 
@@ -55,9 +55,9 @@ def statement_names(spec: OptimizerSpec, position: int) -> dict[sympy.Symbol, st
     done = set(spec.states[:position])
     for s in spec.states:
         names[spec.sym(s)] = _indexed(s, "t" if s in done else "t-1")
-    names[spec.sym(E.GRAD)] = _indexed("g", "t")
-    names[spec.sym(E.WEIGHT)] = _indexed("w", "t-1")
-    names[spec.sym(E.STEP)] = "t"
+    names[spec.sym(GRAD)] = _indexed("g", "t")
+    names[spec.sym(WEIGHT)] = _indexed("w", "t-1")
+    names[spec.sym(STEP)] = "t"
     return names
 
 
@@ -102,8 +102,10 @@ def hyperparam_table(spec: OptimizerSpec) -> str:
 
 
 def latex_document(body: str) -> str:
-    """A minimal standalone document around ``body`` (for compile tests and previews)."""
+    """A minimal standalone document around ``body`` — equations (``amsmath``) and tables
+    (``booktabs``) — that pdflatex compiles (for previews and the compile tests)."""
     return (
-        "\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{booktabs}\n"
+        "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{amsmath}\n"
+        "\\usepackage{booktabs}\n"
         f"\\begin{{document}}\n{body}\n\\end{{document}}\n"
     )

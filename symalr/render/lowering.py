@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from .. import expr as E
 from .. import ops
+from ..expr import WEIGHT
 from .hoist import Hoisted
 from .patterns import Shapes
 
@@ -74,7 +74,7 @@ def lower(
     low = _Lowerer(hoisted, tensor_ids, scalar_code)
     for state, e in hoisted.updates:
         low.assign(state, e)
-    low.accumulate_into(E.WEIGHT, hoisted.weight)
+    low.accumulate_into(WEIGHT, hoisted.weight)
     return Lowering(_release_early(low.ops), low.helpers)
 
 

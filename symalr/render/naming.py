@@ -15,8 +15,8 @@ import keyword
 import re
 from dataclasses import dataclass
 
-from .. import expr as E
 from ..errors import ExportError
+from ..expr import GRAD, STEP, WEIGHT
 from ..safe_text import TextError, check_identifier, is_builtin
 from ..spec import OptimizerSpec
 from .hoist import LR_MULTIPLIER
@@ -91,7 +91,7 @@ class Names:
 def names_for(spec: OptimizerSpec, backend: str) -> Names:
     """The :class:`Names` of ``spec`` for ``backend`` (``torch``, ``tf`` or ``jax``)."""
     taken = set(MODULE_NAMES)
-    ident = {E.GRAD: "grad", E.WEIGHT: "param", E.STEP: "t", LR_MULTIPLIER: "lr"}
+    ident = {GRAD: "grad", WEIGHT: "param", STEP: "t", LR_MULTIPLIER: "lr"}
     for h in spec.hyperparams:
         if h.name == "lr":
             ident["lr"] = "lr"

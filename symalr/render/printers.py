@@ -36,14 +36,15 @@ import numpy as np
 import sympy
 from sympy.printing.pycode import PythonCodePrinter
 
-from .. import expr as E
+from .. import expr as expr_module
 from .. import ops
 from ..errors import ExportError
+from ..expr import to_text
 from ..reference import Evaluator
 
 
 def _node_class(name: str) -> type:
-    return getattr(E, name, None) or getattr(sympy, name)
+    return getattr(expr_module, name, None) or getattr(sympy, name)
 
 
 #: Node classes every printer supports: the arithmetic and power nodes, the function-like
@@ -62,7 +63,7 @@ def check_supported(expr: sympy.Basic, backend: str) -> None:
             kind = type(node).__name__
             raise ExportError(
                 f"cannot export to {backend}: unsupported operation {kind!r} in "
-                f"{E.to_text(expr)[:80]} (supported: {ops.names()}, numbers)"
+                f"{to_text(expr)[:80]} (supported: {ops.names()}, numbers)"
             )
 
 

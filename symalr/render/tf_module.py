@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import sympy
 
-from .. import expr as E
+from ..expr import GRAD, STEP, WEIGHT
 from ..safe_text import py_docstring, py_str
 from ..spec import OptimizerSpec
-from . import docstrings as D
-from . import hoist as H
+from .docstrings import arg, class_doc, module_doc
 from .helpers import helper_source
+from .hoist import LR_MULTIPLIER, weight_term
 from .naming import Names, check_class_name, default_class_name, names_for
 from .printers import TFPrinter
 from .torch_module import HyperContext, check_spec, hyper_contexts, lr_bounds
@@ -59,16 +59,16 @@ def _reads(spec: OptimizerSpec, names: Names, weight: sympy.Expr) -> list[str]:
     used = set().union(*(x.free_symbols for x in exprs))
     used_names = {s.name for s in used}
     lines = []
-    if H.LR_MULTIPLIER in used_names or "lr" in used_names:
+    if LR_MULTIPLIER in used_names or "lr" in used_names:
         lines.append("lr = tf.cast(learning_rate, dtype)")
-    if E.GRAD in used_names:
+    if GRAD in used_names:
         lines.append("grad = tf.cast(tf.convert_to_tensor(gradient), dtype)")
     for h in spec.hyperparams:
         if h.name != "lr" and h.name in used_names:
             lines.append(f"{ident[h.name]} = tf.cast(self.{ident[h.name]}, dtype)")
-    if E.STEP in used_names:
+    if STEP in used_names:
         lines.append("t = tf.cast(self.iterations + 1, dtype)")
-    if E.WEIGHT in used_names:
+    if WEIGHT in used_names:
         lines.append("param = tf.convert_to_tensor(variable)")
     for i, (s, _) in enumerate(spec.updates):
         # the old value is read if this statement or an earlier one uses it
@@ -84,25 +84,25 @@ def tf_context(spec: OptimizerSpec, class_name: str | None = None) -> TFModuleCo
     names = names_for(spec, "tf")
     ident = names.ident
     tp = TFPrinter(ident, dtype="dtype")
-    weight = H.weight_term(spec)
+    weight = weight_term(spec)
     weight_text = tp.doprint(weight)
-    tensors = {spec.sym(E.GRAD), spec.sym(E.WEIGHT), *(spec.sym(s) for s in spec.states)}
+    tensors = {spec.sym(GRAD), spec.sym(WEIGHT), *(spec.sym(s) for s in spec.states)}
     if not weight.free_symbols & tensors:
         weight_text = f"tf.fill(tf.shape(variable), tf.cast({weight_text}, dtype))"
     states = []
     for s, e in spec.updates:
         text = tp.doprint(e)
-        if not any(x.name in {E.GRAD, E.WEIGHT, *spec.states} for x in e.free_symbols):
+        if not any(x.name in {GRAD, WEIGHT, *spec.states} for x in e.free_symbols):
             text = f"tf.fill(tf.shape(variable), tf.cast({text}, dtype))"
         states.append(TFStateContext(py_str(s), ident[s], f"_state_{ident[s]}", text))
     arg_lines = [
-        *D.arg("learning_rate: " + ("learning rate (the spec's ``lr``), a float or a schedule."
+        *arg("learning_rate: " + ("learning rate (the spec's ``lr``), a float or a schedule."
                                     if spec.has_lr else "multiplier of the weight update "
                                     "(default 1.0), a float or a schedule.")),
-        *(line for h in spec.hyperparams if h.name != "lr" for line in D.arg(
+        *(line for h in spec.hyperparams if h.name != "lr" for line in arg(
             f"{ident[h.name]}: {h.doc or 'hyperparameter'} (default {h.default:g}).")),
         "    name: the optimizer's name.",
-        *D.arg("**kwargs: the arguments of ``keras.optimizers.Optimizer`` (``weight_decay``, "
+        *arg("**kwargs: the arguments of ``keras.optimizers.Optimizer`` (``weight_decay``, "
                "``clipnorm``, ``use_ema``, ...)."),
     ]
     state_note = ("State per variable: " + (", ".join(f"``{s}``" for s in spec.states)
@@ -110,8 +110,8 @@ def tf_context(spec: OptimizerSpec, class_name: str | None = None) -> TFModuleCo
                   " (zeros like the variable); the step is the optimizer's ``iterations + 1``.")
     lr_default, lr_low, lr_high = lr_bounds(spec)
     return TFModuleContext(
-        module_doc=py_docstring(D.module_doc(spec, class_name, "tf")),
-        class_doc=py_docstring(D.class_doc(spec, class_name, "tf", state_note, arg_lines)),
+        module_doc=py_docstring(module_doc(spec, class_name, "tf")),
+        class_doc=py_docstring(class_doc(spec, class_name, "tf", state_note, arg_lines)),
         class_name=class_name,
         keras_name=py_str(spec.name),
         check_source=helper_source(("_check",))[0],

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import expr as E
+from ..expr import GRAD, STEP, WEIGHT
 from ..safe_text import py_docstring, py_float, py_str
 from ..spec import OptimizerSpec
-from . import docstrings as D
-from . import hoist as H
+from .docstrings import arg, class_doc, module_doc, signature
 from .helpers import helper_imports, helper_source
+from .hoist import hoist
 from .lowering import lower
 from .naming import Names, check_class_name, default_class_name, names_for
 from .printers import ScalarPrinter, TorchPrinter, check_supported
@@ -113,14 +113,14 @@ def _arg_lines(spec: OptimizerSpec, names: Names) -> list[str]:
     lr_doc = ("learning rate (the spec's ``lr``)" if spec.has_lr
               else "multiplier of the weight update (default 1.0)")
     lines = ["    params: parameters to optimize, or dicts defining parameter groups.",
-             *D.arg(f"lr: {lr_doc}.")]
+             *arg(f"lr: {lr_doc}.")]
     for h in spec.hyperparams:
         if h.name != "lr":
-            lines += D.arg(f"{names.ident[h.name]}: {h.doc or 'hyperparameter'} "
+            lines += arg(f"{names.ident[h.name]}: {h.doc or 'hyperparameter'} "
                            f"(default {h.default:g}).")
-    lines += D.arg("foreach: use the multi-tensor ``torch._foreach_*`` path (None or True, the "
+    lines += arg("foreach: use the multi-tensor ``torch._foreach_*`` path (None or True, the "
                    "default); False updates one tensor at a time.")
-    lines += D.arg("compile: fuse each step's update with ``torch.compile`` (compiled on the "
+    lines += arg("compile: fuse each step's update with ``torch.compile`` (compiled on the "
                    "first step, then reused; worth it for long trainings).")
     return lines
 
@@ -131,18 +131,18 @@ def torch_context(spec: OptimizerSpec, class_name: str | None = None) -> TorchMo
     check_spec(spec, "torch")
     names = names_for(spec, "torch")
     ident = names.ident
-    hoisted = H.hoist(spec)
+    hoisted = hoist(spec)
     scalar_names = {**ident, **{n: n for n, _ in hoisted.scalars}}
     sp = ScalarPrinter(scalar_names)
     prelude = []
-    if E.STEP in hoisted.used or any(
-        E.STEP in {s.name for s in e.free_symbols} for _, e in hoisted.scalars
+    if STEP in hoisted.used or any(
+        STEP in {s.name for s in e.free_symbols} for _, e in hoisted.scalars
     ):
         prelude.append("t = float(step)")
     prelude += [f"{n} = {sp.doprint(e)}" for n, e in hoisted.scalars]
-    tensor_ids = {n: ident[n] for n in (E.GRAD, E.WEIGHT, *spec.states)}
+    tensor_ids = {n: ident[n] for n in (GRAD, WEIGHT, *spec.states)}
     lowering = lower(hoisted, tensor_ids, sp.doprint)
-    list_ids = {E.GRAD: "grads", E.WEIGHT: "params", **names.lists}
+    list_ids = {GRAD: "grads", WEIGHT: "params", **names.lists}
     foreach_lowering = lower(hoisted, list_ids, sp.doprint)
 
     tp = TorchPrinter(scalar_names)
@@ -150,7 +150,7 @@ def torch_context(spec: OptimizerSpec, class_name: str | None = None) -> TorchMo
     for s, e in hoisted.updates:
         method = "fill_" if not e.free_symbols else "copy_"
         fused.append(f"{ident[s]}.{method}({tp.doprint(e)})")
-    fused.append(f"{ident[E.WEIGHT]}.add_({tp.doprint(hoisted.weight)})")
+    fused.append(f"{ident[WEIGHT]}.add_({tp.doprint(hoisted.weight)})")
 
     hypers = [h for h in spec.hyperparams if h.name != "lr"]
     scalar_args = ["lr: float", *(f"{ident[h.name]}: float" for h in hypers)]
@@ -164,18 +164,18 @@ def torch_context(spec: OptimizerSpec, class_name: str | None = None) -> TorchMo
         f", ``{s}`` (a tensor like the parameter)" for s in spec.states) + ".")
     lr_default, lr_low, lr_high = lr_bounds(spec)
     return TorchModuleContext(
-        module_doc=py_docstring(D.module_doc(spec, class_name, "torch")),
-        class_doc=py_docstring(D.class_doc(spec, class_name, "torch", state_note,
+        module_doc=py_docstring(module_doc(spec, class_name, "torch")),
+        class_doc=py_docstring(class_doc(spec, class_name, "torch", state_note,
                                            _arg_lines(spec, names))),
         class_name=class_name,
         imports=frozenset(sp.imports | tp.imports | helper_imports(helpers)),
         helpers=tuple(helper_source(helpers)),
         skeleton_helpers=tuple(helper_source(("_check", "_buckets"))),
-        tensor_signature=D.signature([*(f"{t}: Tensor" for t, _ in tensors), *scalar_args]),
-        foreach_signature=D.signature([*(f"{lst}: list[Tensor]" for _, lst in tensors),
+        tensor_signature=signature([*(f"{t}: Tensor" for t, _ in tensors), *scalar_args]),
+        foreach_signature=signature([*(f"{lst}: list[Tensor]" for _, lst in tensors),
                                        *scalar_args]),
-        scalar_signature=D.signature(scalar_args),
-        fused_signature=D.signature([*(f"{lst}: list[Tensor]" for _, lst in tensors),
+        scalar_signature=signature(scalar_args),
+        fused_signature=signature([*(f"{lst}: list[Tensor]" for _, lst in tensors),
                                      "scalars: Tensor"]),
         prelude=tuple(prelude),
         tensor_ops=tuple(print_ops(lowering.ops, "tensor")),

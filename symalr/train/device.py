@@ -37,8 +37,3 @@ def resolve_device(name: str) -> str:
         if index >= count:
             raise ConfigError(f"device {name!r}: torch sees {count} CUDA device(s)")
     return name
-
-
-def is_accelerator(name: str) -> bool:
-    """True when ``name`` resolves to a CUDA device."""
-    return resolve_device(name).startswith("cuda")
