@@ -54,3 +54,9 @@ class DataError(SymalrError):
 
 class StoreError(SymalrError):
     """An experiment database is unreadable, foreign, or inconsistent with the request."""
+
+
+class TaskError(SymalrError):
+    """A task (built-in name, user entry point, or the Task it returns) is unusable: not
+    importable, the wrong type, a model without trainable parameters, data of the wrong
+    shape (the message names the task and the problem)."""

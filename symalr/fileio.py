@@ -20,3 +20,18 @@ def read_input_text(path, what, error, max_bytes: int = 1 << 20) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise error(f"{path}: not UTF-8 text (byte {err.start})") from None
+
+
+def atomic_write_text(path, text: str) -> None:
+    import tempfile
+    from pathlib import Path
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -24,7 +24,7 @@ from symalr import catalog
 from symalr.bench.config import build_config
 from symalr.bench.runner import derive_seed, run_benchmark
 from symalr.bench.store import BenchStore
-from symalr.bench.trials import load_task, trial, trial_stack
+from symalr.bench.trials import load_setup, trial, trial_stack
 from symalr.errors import ConfigError
 from tests.support import (
     DATA_DIR,
@@ -82,11 +82,13 @@ def test_trial_stack_equals_trials_with_dropout_and_a_nonfinite_training():
         ("mlp", catalog.get("sgd").with_defaults({"lr": 1e30}), {"nonfinite"}),
     ):
         config = build_config("quick", dict(TINY, model=model, train_size=200))
-        task = load_task(config)
-        task = dataclasses.replace(task, test=(task.test[0][:500], task.test[1][:500]))
-        stacked = trial_stack(task, spec, 2, seeds)
+        setup = load_setup(config)
+        data = dataclasses.replace(setup.data, test=(setup.data.test[0][:500],
+                                                     setup.data.test[1][:500]))
+        setup = dataclasses.replace(setup, data=data)
+        stacked = trial_stack(setup, spec, 2, seeds)
         for seed, (training, test_acc, test_loss) in zip(seeds, stacked):
-            seq_training, seq_acc, seq_loss = trial(task, spec, 2, seed)
+            seq_training, seq_acc, seq_loss = trial(setup, spec, 2, seed)
             _assert_same_training(seq_training, training)
             assert training.stop_reason in stops
             assert test_acc == pytest.approx(seq_acc, abs=ABS)

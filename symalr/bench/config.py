@@ -64,17 +64,18 @@ class BenchConfig:
     model: str | None = None
     train_size: int | None = None
     val_size: int = VALIDATION_SIZE
-    batch_size: int = 1000
+    batch_size: int | None = None
     tune_calls: int = 100
     tune_initial_points: int = 10
-    tune_epochs: int = 100
+    tune_epochs: int | None = None
     trials: int = 30
-    trial_epochs: int = 1000
+    trial_epochs: int | None = None
     seed: int = 0
     split_seed: int = 0
     data_dir: str | None = None
     device: str = "cpu"
     stacking: str = "auto"
+    task: str | None = None
 
     def __post_init__(self) -> None:
         from symalr.errors import DataError
@@ -92,7 +93,8 @@ class BenchConfig:
         non_negative = ("tune_calls", "tune_initial_points", "trials", "seed", "split_seed")
         for key in positive + non_negative:
             value = getattr(self, key)
-            if value is None and key == "train_size":
+            if value is None and key in ("train_size", "batch_size", "tune_epochs",
+                                         "trial_epochs"):
                 continue
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ConfigError(f"{key}: expected an integer, got {value!r}")
@@ -104,6 +106,12 @@ class BenchConfig:
                               f"{self.full_train_size} training images of {self.dataset}")
         if self.model is not None and not isinstance(self.model, str):
             raise ConfigError(f"model: expected a model name, got {self.model!r}")
+        if self.task is not None and (not isinstance(self.task, str) or not self.task):
+            raise ConfigError(f"task: expected a task name or module:function, got "
+                              f"{self.task!r}")
+        if self.task is not None and (self.model is not None or self.train_size is not None):
+            raise ConfigError("task: a task brings its own model and data; drop model and "
+                              "train_size")
         check_device_name(self.device)
         if self.stacking not in STACKING:
             raise ConfigError(f"stacking: choose one of {', '.join(STACKING)}, got "
@@ -123,13 +131,31 @@ class BenchConfig:
         """Random points after the defaults probe (skopt needs them to fit in the calls)."""
         return max(0, min(self.tune_initial_points, self.tune_calls - 1))
 
-    def protocol(self) -> dict[str, Any]:
-        """What makes trial results comparable: trials with equal protocols pool in tables."""
+    @property
+    def label(self) -> str:
+        """What the benchmark is on: the data set, or the task's name."""
+        return self.task or self.dataset
+
+    def budget(self, task=None) -> tuple[int, int, int]:
+        """(batch size, tuning epochs, trial epochs): the configured values, else the task's
+        (``task``: the :class:`~symalr.tasks.Task` of ``self.task``), else the paper's (batch
+        1,000, 100 tuning epochs, 1,000 trial epochs)."""
+        defaults = (task.batch_size, task.epochs, task.epochs) if task else (1000, 100, 1000)
+        given = (self.batch_size, self.tune_epochs, self.trial_epochs)
+        return tuple(g if g is not None else d for g, d in zip(given, defaults))
+
+    def protocol(self, task=None) -> dict[str, Any]:
+        """What makes trial results comparable: trials with equal protocols pool in tables.
+        ``task`` is the loaded :class:`~symalr.tasks.Task` when ``self.task`` is set."""
+        batch_size, _, trial_epochs = self.budget(task)
+        if task is not None:
+            return {"dataset": task.name, "task": task.key, "split_seed": self.split_seed,
+                    "batch_size": batch_size, "trial_epochs": trial_epochs}
         return {
             "dataset": self.dataset, "model": self.model_name,
             "train_size": self.train_size or self.full_train_size, "val_size": self.val_size,
-            "split_seed": self.split_seed, "batch_size": self.batch_size,
-            "trial_epochs": self.trial_epochs,
+            "split_seed": self.split_seed, "batch_size": batch_size,
+            "trial_epochs": trial_epochs,
         }  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
@@ -139,10 +165,12 @@ class BenchConfig:
 
 
 _PRESET_VALUES: dict[str, dict[str, Any]] = {
-    "paper": {},
-    "quick": dict(train_size=10_600, tune_calls=6, tune_initial_points=3, tune_epochs=2,
-                  trials=5, trial_epochs=3),
+    "paper": dict(batch_size=1000, tune_epochs=100, trial_epochs=1000),
+    "quick": dict(train_size=10_600, batch_size=1000, tune_calls=6, tune_initial_points=3,
+                  tune_epochs=2, trials=5, trial_epochs=3),
 }
+#: Preset values that size the paper's data and training; a task brings its own.
+_PAPER_ONLY = ("train_size", "batch_size", "tune_epochs", "trial_epochs")
 PRESETS = tuple(_PRESET_VALUES)
 KEYS = tuple(f.name for f in fields(BenchConfig))
 
@@ -155,6 +183,8 @@ def build_config(
     if preset not in _PRESET_VALUES:
         raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     values = dict(_PRESET_VALUES[preset])
+    if (overrides or {}).get("task") is not None:
+        values = {k: v for k, v in values.items() if k not in _PAPER_ONLY}
     for key, value in (overrides or {}).items():
         if key not in KEYS:
             raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(KEYS)})")

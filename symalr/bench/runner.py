@@ -59,7 +59,7 @@ def _fmt(values: dict[str, float]) -> str:
 
 
 def tune_entry(store: BenchStore, entry_id: int, spec: OptimizerSpec, config: BenchConfig,
-               task, progress: Progress) -> tuple[dict[str, float], int | None]:
+               setup, progress: Progress) -> tuple[dict[str, float], int | None]:
     """Tune ``spec`` (storing every call); returns (values, index of the best call), or the
     defaults and None with ``tune_calls=0``."""
     from symalr.bench.trials import tuning_call
@@ -74,7 +74,7 @@ def tune_entry(store: BenchStore, entry_id: int, spec: OptimizerSpec, config: Be
     def objective(values: dict[str, float]) -> float:
         nonlocal best
         index = next(counter)
-        training = tuning_call(task, spec.with_defaults(values), config.tune_epochs, train_seed)
+        training = tuning_call(setup, spec.with_defaults(values), setup.tune_epochs, train_seed)
         store.add_tuning_call(entry_id, TuningCall(index, values, training))
         best = max(best, training.val_accuracy)
         progress(f"{spec.name}: tune {index + 1}/{config.tune_calls} {_fmt(values)} -> val "
@@ -88,7 +88,7 @@ def tune_entry(store: BenchStore, entry_id: int, spec: OptimizerSpec, config: Be
 
 
 def run_trials(store: BenchStore, entry_id: int, bench_id: int, spec: OptimizerSpec,
-               config: BenchConfig, task, stack_size: int | None, progress: Progress) -> None:
+               config: BenchConfig, setup, stack_size: int | None, progress: Progress) -> None:
     """Run and store the ``config.trials`` trials of ``spec`` (tuned values as its defaults):
     one by one (``stack_size`` None) or in stacks of at most ``stack_size`` trials with one
     shared optimizer (:func:`symalr.bench.trials.trial_stack`); the records are the same."""
@@ -102,9 +102,9 @@ def run_trials(store: BenchStore, entry_id: int, bench_id: int, spec: OptimizerS
         chunks = pack(config.trials, stack_size)
     for chunk in chunks:
         if stack_size is None:
-            results = [trial(task, spec, config.trial_epochs, seeds[chunk[0]])]
+            results = [trial(setup, spec, setup.trial_epochs, seeds[chunk[0]])]
         else:
-            results = trial_stack(task, spec, config.trial_epochs, [seeds[k] for k in chunk])
+            results = trial_stack(setup, spec, setup.trial_epochs, [seeds[k] for k in chunk])
         for k, (training, test_acc, test_loss) in zip(chunk, results):
             store.add_trial(entry_id, k, seeds[k], test_acc, test_loss, training)
             progress(f"{spec.name}: trial {k + 1}/{config.trials} seed {seeds[k]}: val "
@@ -119,28 +119,31 @@ def run_benchmark(config: BenchConfig, db: str | Path, command: str = "",
     stacked as ``config.stacking`` decides for the device (the decision is reported through
     ``progress``); tuning calls always run one by one (each has its own values)."""
     specs = resolve_all(config)  # unknown names fail before anything is loaded or stored
-    from symalr.bench.trials import check_model, load_task
+    from symalr.bench.trials import can_stack, check_model, load_setup
     from symalr.bench.trials import stack_size as measure_stack
     from symalr.train.stacking import decide_stacking
 
     check_model(config)
-    protocol = config.protocol()
+    setup = load_setup(config)  # a user task is checked before the database is touched
+    protocol = setup.protocol
     with BenchStore.open(db) as store:
-        task = load_task(config)
-        stacked, why = decide_stacking(config.stacking, task.device)
+        stacked, why = decide_stacking(config.stacking, setup.device)
+        if stacked and not can_stack(setup):
+            stacked, why = False, "sequential (this task's model or loss cannot be stacked)"
         bench_id = store.add_benchmark(config.to_json(), protocol, command)
-        progress(f"benchmark {bench_id} in {db}: {config.dataset}, {config.model_name}, "
-                 f"{len(task.train[1]):,} train / {len(task.validation[1]):,} validation / "
-                 f"{len(task.test[1]):,} test images")
-        size = measure_stack(task) if stacked and config.trials else None
+        what = config.model_name if config.task is None else setup.task.key
+        progress(f"benchmark {bench_id} in {db}: {setup.label}, {what}, "
+                 f"{len(setup.data.train[1]):,} train / {len(setup.data.validation[1]):,} "
+                 f"validation / {len(setup.data.test[1]):,} test examples")
+        size = measure_stack(setup) if stacked and config.trials else None
         detail = f", stacks of at most {size} trials" if size else ""
-        progress(f"trials on {task.device}: {why}{detail}")
+        progress(f"trials on {setup.device}: {why}{detail}")
         for position, (arg, spec) in enumerate(specs):
             entry_id = store.add_entry(bench_id, position, arg, spec.to_json())
-            values, best_call = tune_entry(store, entry_id, spec, config, task, progress)
+            values, best_call = tune_entry(store, entry_id, spec, config, setup, progress)
             trained = spec.with_defaults(values)
             store.add_tuning(entry_id, values, trained.to_json(),
                              setting_key(trained.to_json(), protocol), best_call)
             progress(f"{spec.name}: tuned {_fmt(values)}")
-            run_trials(store, entry_id, bench_id, trained, config, task, size, progress)
+            run_trials(store, entry_id, bench_id, trained, config, setup, size, progress)
         return report_from_store(store, protocol)

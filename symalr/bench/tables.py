@@ -38,8 +38,12 @@ def _p(p: float) -> str:
 def describe_protocol(report: Report) -> str:
     """One sentence: model, split sizes, trial length, how many benchmark runs pooled."""
     p = report.protocol
-    return (f"{p['model']}; {p['train_size']:,} training / {p['val_size']:,} validation "
-            f"images (split seed {p['split_seed']}) and the official test set; trials of "
+    if "task" in p:
+        data = f"task {p['task']} (data seed {p['split_seed']})"
+    else:
+        data = (f"{p['model']}; {p['train_size']:,} training / {p['val_size']:,} validation "
+                f"images (split seed {p['split_seed']}) and the official test set")
+    return (f"{data}; trials of "
             f"{p['trial_epochs']:,} epoch{'s' * (p['trial_epochs'] != 1)} at batch "
             f"{p['batch_size']:,}, best-validation "
             f"weights tested; {report.benchmarks} benchmark run(s) pooled")

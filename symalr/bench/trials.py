@@ -1,15 +1,16 @@
-"""The trainings of a benchmark (torch): one tuning call or one trial (SPEC §8).
+"""The trainings of a benchmark (torch): one tuning call or one trial (docs/benchmark.md).
 
 Both train the class ``symalr export`` emits for a spec (through
-:func:`symalr.train.fitness.optimizer_factory`) with :func:`symalr.train.trainer.train`, without
-early stopping, monitoring validation accuracy:
+:func:`symalr.train.fitness.optimizer_factory`) on the benchmark's task with
+:func:`symalr.tasks.run.run_task`, without early stopping, monitoring the validation score
+(accuracy for classification):
 
-- :func:`tuning_call` scores a training by its best validation accuracy;
-- :func:`trial` also restores the best-validation weights and measures the test set.
+- :func:`tuning_call` scores a training by its best validation score;
+- :func:`trial` also restores the best-validation weights and scores the test split.
 
-A training is a pure function of its seed: the model's initial weights
-(:func:`~symalr.train.models.build_model`), the batch order (a NumPy generator) and dropout
-(torch's global generator, reseeded here) all derive from it. :func:`trial_stack` trains the
+A training is a pure function of its seed: the model's initial weights (the task's
+``model(seed)``), the batch order (a NumPy generator) and dropout (torch's global generator,
+reseeded) all derive from it. :func:`trial_stack` trains the
 trials of several seeds at once, as one stack of models with one shared optimizer, to the same
 results up to float32 rounding. An exception raised by the
 optimizer under test (or the model on its output) is contained and recorded, as in fitness:
@@ -19,7 +20,7 @@ the training keeps what it measured before. A NaN/Inf loss ends a training (stop
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -31,31 +32,39 @@ from symalr.bench.config import BenchConfig
 from symalr.bench.store import Training
 from symalr.errors import ConfigError
 from symalr.spec import OptimizerSpec
-from symalr.train.algorithm import one_line
-from symalr.train.datasets import benchmark_data
+from symalr.tasks.base import Task
+from symalr.tasks.run import TaskRun, TaskTensors, fresh_model, run_task, task_tensors
 from symalr.train.fitness import compile_pays, optimizer_factory
-from symalr.train.models import INPUT_SHAPES, build_model
-from symalr.train.trainer import TrainConfig, evaluate, to_tensors, train, uses_channels_last
+from symalr.train.models import INPUT_SHAPES
+from symalr.train.trainer import TrainConfig, evaluate
 
 
 @dataclass(frozen=True)
-class Task:
-    """The benchmark's data as tensors on the device, and the model to train."""
+class BenchSetup:
+    """What a benchmark trains on: the :class:`~symalr.tasks.Task`, its data as tensors on the
+    device (for the paper's data sets, the training split cut to ``train_size``), the batch
+    size and epochs, and the protocol trials are pooled by."""
 
-    model: str
+    task: Task
+    data: TaskTensors
     device: str
     batch_size: int
-    shape: tuple[int, int, int]
-    train: tuple[torch.Tensor, torch.Tensor]
-    validation: tuple[torch.Tensor, torch.Tensor]
-    test: tuple[torch.Tensor, torch.Tensor]
+    tune_epochs: int
+    trial_epochs: int
+    protocol: dict
+
+    @property
+    def label(self) -> str:
+        return self.protocol["dataset"]
 
 
 def check_model(config: BenchConfig) -> None:
     """:class:`ConfigError` unless ``config.model_name`` exists and takes this data set's
-    images (checked before any data is read)."""
+    images (checked before any data is read; a task is checked by :func:`load_setup`)."""
     from symalr.bench.config import DATASETS
 
+    if config.task is not None:
+        return
     name = config.model_name
     if name not in INPUT_SHAPES:
         raise ConfigError(f"model: unknown model {name!r}; choose one of "
@@ -66,52 +75,53 @@ def check_model(config: BenchConfig) -> None:
                           f"{config.dataset} has {INPUT_SHAPES[paper_model]}")
 
 
-@functools.lru_cache(maxsize=2)
-def _task(dataset, full_train, train_size, val_size, split_seed, data_dir, model, device,
-          batch_size) -> Task:
-    data = benchmark_data(dataset, (full_train, val_size), split_seed, data_dir)
-    channels_last = model != "mlp"
+def paper_task(config: BenchConfig) -> Task:
+    """The paper's benchmark set-up of ``config.dataset`` as a task: ``config.model_name`` on
+    the full training split and ``config.val_size`` validation images from the official
+    training images, the official test set."""
+    from symalr.tasks.images import image_task
+    from symalr.train.models import build_model
 
-    def tensors(split, n=None):
-        return to_tensors(split.x[:n], split.y[:n], device, channels_last)
+    def model(seed: int, shape: tuple[int, ...]):
+        return build_model(config.model_name, seed, shape)
 
-    # Every prefix of the stratified training split is itself stratified (datasets module).
-    return Task(model, device, batch_size, tuple(data.train.x.shape[1:]),
-                tensors(data.train, train_size), tensors(data.validation), tensors(data.test))
+    batch_size, epochs, _ = config.budget()
+    return image_task(config.dataset, config.dataset, model,
+                      (config.full_train_size, config.val_size), "official",
+                      batch_size=batch_size, epochs=epochs, data_dir=config.data_dir)
 
 
-def load_task(config: BenchConfig) -> Task:
-    """The split of SPEC §8 for ``config`` (cached per process): the first ``train_size``
-    images of the seeded, stratified training split (its mean image is that of the whole
-    split), the validation split, the official test set; on ``config.device`` resolved
-    (:func:`~symalr.train.device.resolve_device`: ``auto``, or a GPU that is not there, is
-    settled before any data is read)."""
+def load_setup(config: BenchConfig) -> BenchSetup:
+    """The task and data of ``config`` on ``config.device`` resolved (``auto``, or a GPU that
+    is not there, is settled before any data is read); a user task is checked
+    (:func:`symalr.tasks.check_task`) before anything is trained."""
+    from symalr.tasks import check_task, get_task
     from symalr.train.device import resolve_device
 
     check_model(config)
     device = resolve_device(config.device)
-    return _task(config.dataset, config.full_train_size, config.train_size or
-                 config.full_train_size, config.val_size, config.split_seed, config.data_dir,
-                 config.model_name, device, config.batch_size)
+    if config.task is None:
+        task = paper_task(config)
+        full = task_tensors(task, config.split_seed, device)
+        n = config.train_size or config.full_train_size
+        # Every prefix of the stratified training split is itself stratified.
+        data = TaskTensors((full.train[0][:n], full.train[1][:n]), full.validation, full.test,
+                           full.floors)
+        batch_size, tune_epochs, trial_epochs = config.budget()
+        protocol = config.protocol()
+    else:
+        task = get_task(config.task, config.data_dir)
+        check_task(task, config.split_seed)
+        data = task_tensors(task, config.split_seed, device)
+        batch_size, tune_epochs, trial_epochs = config.budget(task)
+        protocol = config.protocol(task)
+    return BenchSetup(task, data, device, batch_size, tune_epochs, trial_epochs, protocol)
 
 
-def _fresh_model(task: Task, seed: int) -> torch.nn.Module:
-    """The initial model of the training of ``seed`` (weights from the seed only)."""
-    model = build_model(task.model, seed, task.shape).to(task.device)
-    if uses_channels_last(model):
-        model.to(memory_format=torch.channels_last)
-    return model
-
-
-def _config(task: Task, epochs: int, restore_best: bool) -> TrainConfig:
-    return TrainConfig(batch_size=task.batch_size, max_epochs=epochs, patience=None,
-                       monitor="val_accuracy", restore_best=restore_best)
-
-
-def _factory(task: Task, spec: OptimizerSpec, epochs: int):
+def _factory(setup: BenchSetup, spec: OptimizerSpec, epochs: int):
     """The exported optimizer's factory, compiled when this training is long enough to pay."""
-    steps = epochs * math.ceil(len(task.train[1]) / task.batch_size)
-    return optimizer_factory(spec, compile_pays(task.device, steps))
+    steps = epochs * math.ceil(len(setup.data.train[1]) / setup.batch_size)
+    return optimizer_factory(spec, compile_pays(setup.device, steps))
 
 
 def _training(history, stop: str, error: str | None, seconds: float) -> Training:
@@ -125,53 +135,55 @@ def _training(history, stop: str, error: str | None, seconds: float) -> Training
                     error=error, seconds=seconds)
 
 
-def _train(task: Task, spec: OptimizerSpec, epochs: int, seed: int, restore_best: bool):
-    """(Training, model) of one training of ``spec`` (see the module doc)."""
-    start = time.monotonic()
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    model = _fresh_model(task, seed)
-    seen: list = []  # epochs finished before an exception, if one comes
-    error = None
-    try:
-        optimizer = _factory(task, spec, epochs)(model.parameters())
-        result = train(model, optimizer, task.train, task.validation,
-                       _config(task, epochs, restore_best), rng, on_epoch=seen.append)
-        history, stop = result.history, result.stop_reason
-    except Exception as exc:  # the optimizer under test failed: contained, recorded
-        history, stop, error = seen, "error", one_line(exc)
-    return _training(history, stop, error, time.monotonic() - start), model
+def _run(setup: BenchSetup, spec: OptimizerSpec, epochs: int, seed: int,
+         restore_best: bool) -> TaskRun:
+    """One training of ``spec`` on the setup's task (see the module doc)."""
+    return run_task(dataclasses.replace(setup.task, batch_size=setup.batch_size),
+                    _factory(setup, spec, epochs), seed, epochs=epochs, patience=None,
+                    restore_best=restore_best, monitor="val_accuracy", device=setup.device,
+                    data=setup.data)
 
 
-def tuning_call(task: Task, spec: OptimizerSpec, epochs: int, seed: int) -> Training:
+def tuning_call(setup: BenchSetup, spec: OptimizerSpec, epochs: int, seed: int) -> Training:
     """Train ``spec`` (tuned values as its defaults) for ``epochs``; scored by the best
-    validation accuracy."""
-    return _train(task, spec, epochs, seed, restore_best=False)[0]
+    validation score (accuracy for classification)."""
+    run = _run(setup, spec, epochs, seed, restore_best=False)
+    return _training(run.history, run.stop_reason, run.error, run.seconds)
 
 
-def trial(task: Task, spec: OptimizerSpec, epochs: int, seed: int
+def trial(setup: BenchSetup, spec: OptimizerSpec, epochs: int, seed: int
           ) -> tuple[Training, float, float]:
     """Train ``spec`` for ``epochs``, restore the best-validation weights, and return
-    (training, test accuracy, test loss). After an optimizer error the weights it left are
+    (training, test score, test loss). After an optimizer error the weights it left are
     tested."""
-    training, model = _train(task, spec, epochs, seed, restore_best=True)
-    test_loss, test_accuracy = evaluate(model, *task.test)
-    return training, test_accuracy, test_loss
+    run = _run(setup, spec, epochs, seed, restore_best=True)
+    return _training(run.history, run.stop_reason, run.error, run.seconds), run.test_score, \
+        run.test_loss
 
 
-def stack_size(task: Task) -> int:
-    """How many trials of ``task`` fit one stack (:mod:`symalr.train.stacking`, measured)."""
+def can_stack(setup: BenchSetup) -> bool:
+    """Whether the setup's trials can train as a stack (classification of ``nn.Sequential``
+    models without buffers: what :mod:`symalr.train.stacked` supports)."""
+    model = fresh_model(setup.task, 0, "cpu")
+    return (setup.task.metric == "accuracy" and isinstance(model, torch.nn.Sequential)
+            and not any(True for _ in model.buffers()))
+
+
+def stack_size(setup: BenchSetup) -> int:
+    """How many trials of ``setup`` fit one stack (:mod:`symalr.train.stacking`, measured)."""
     from symalr.train.stacking import max_members, member_bytes
 
-    per_member = member_bytes(_fresh_model(task, 0), task.shape, task.batch_size, task.device)
-    return max_members(per_member, task.device)
+    per_member = member_bytes(fresh_model(setup.task, 0, setup.device),
+                              tuple(setup.data.train[0].shape[1:]), setup.batch_size,
+                              setup.device)
+    return max_members(per_member, setup.device)
 
 
-def trial_stack(task: Task, spec: OptimizerSpec, epochs: int, seeds: list[int]
+def trial_stack(setup: BenchSetup, spec: OptimizerSpec, epochs: int, seeds: list[int]
                 ) -> list[tuple[Training, float, float]]:
     """:func:`trial` for every seed of ``seeds``, trained as one stack with one shared
     optimizer (:func:`symalr.train.stacked.train_stacked`). Trial ``k`` gets what
-    ``trial(task, spec, epochs, seeds[k])`` gets up to float32 rounding: the same initial
+    ``trial(setup, spec, epochs, seeds[k])`` gets up to float32 rounding: the same initial
     weights, batch order and (on CPU, bitwise) dropout masks, all from its seed (a
     discontinuous rule such as ``sign`` can turn that rounding into an image or so of test
     accuracy). Its ``seconds`` is the stack's wall time. When the optimizer under test raises (which ends the
@@ -180,20 +192,21 @@ def trial_stack(task: Task, spec: OptimizerSpec, epochs: int, seeds: list[int]
     from symalr.train.stacked import Member, train_stacked
 
     start = time.monotonic()
-    members = [Member(_fresh_model(task, seed), _factory(task, spec, epochs), task.train,
-                      np.random.default_rng(seed), seed) for seed in seeds]
+    members = [Member(fresh_model(setup.task, seed, setup.device), _factory(setup, spec, epochs),
+                      setup.data.train, np.random.default_rng(seed), seed) for seed in seeds]
+    config = TrainConfig(batch_size=setup.batch_size, max_epochs=epochs, patience=None,
+                         monitor="val_accuracy", restore_best=True)
     try:
-        outcomes = train_stacked(members, task.validation, _config(task, epochs, True),
-                                 shared_optimizer=True)
+        outcomes = train_stacked(members, setup.data.validation, config, shared_optimizer=True)
     except Exception:  # the shared optimizer failed: the sequential path records it per trial
-        return [trial(task, spec, epochs, seed) for seed in seeds]
+        return [trial(setup, spec, epochs, seed) for seed in seeds]
     seconds = time.monotonic() - start
     out = []
     for seed, member, outcome in zip(seeds, members, outcomes):
         if isinstance(outcome, Exception):
-            out.append(trial(task, spec, epochs, seed))
+            out.append(trial(setup, spec, epochs, seed))
             continue
-        test_loss, test_accuracy = evaluate(member.model, *task.test)
+        test_loss, test_accuracy = evaluate(member.model, *setup.data.test)
         out.append((_training(outcome.history, outcome.stop_reason, None, seconds),
                     test_accuracy, test_loss))
     return out

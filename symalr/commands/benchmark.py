@@ -14,7 +14,7 @@ import sys
 from symalr.bench.config import PAPER_OPTIMIZERS, PRESETS
 
 #: Flag destination -> BenchConfig key (flags left unset do not override).
-_FLAG_KEYS = ("dataset", "model", "train_size", "val_size", "batch_size", "tune_calls",
+_FLAG_KEYS = ("task", "dataset", "model", "train_size", "val_size", "batch_size", "tune_calls",
               "tune_initial_points", "tune_epochs", "trials", "trial_epochs", "seed",
               "split_seed", "data_dir", "device", "stacking")  # fmt: skip
 
@@ -27,6 +27,9 @@ def add_parser(subparsers) -> None:
         "names, spec/individual .json files, or DB#N (the N-th best individual of an evolve "
         "database).",
     )
+    p.add_argument("--task", metavar="NAME", help="benchmark on a task instead of a paper data "
+                   "set: a built-in task (symalr tasks lists them) or module:function / "
+                   "file.py:function returning a symalr.tasks.Task")
     p.add_argument("--dataset", help="fashion-mnist (default) or cifar10")
     p.add_argument("--optimizers", type=_names, default=None,
                    help=f"comma-separated optimizers (default: {','.join(PAPER_OPTIMIZERS)})")
@@ -74,11 +77,11 @@ def config_from_args(args: argparse.Namespace):
     from symalr.bench.config import build_config, load_overrides
 
     overrides = load_overrides(args.config) if args.config else {}
-    config = build_config(args.preset, overrides, where=args.config or "config")
-    flags = {k: getattr(args, k) for k in _FLAG_KEYS}
-    flags["optimizers"] = args.optimizers
-    return build_config(args.preset, {**config.to_json(), **{k: v for k, v in flags.items()
-                                                              if v is not None}}, "flags")
+    build_config(args.preset, overrides, where=args.config or "config")  # its own errors
+    flags = {k: getattr(args, k) for k in _FLAG_KEYS if getattr(args, k) is not None}
+    if args.optimizers is not None:
+        flags["optimizers"] = args.optimizers
+    return build_config(args.preset, {**overrides, **flags}, "flags")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,12 +92,12 @@ def run(args: argparse.Namespace) -> int:
     from symalr.errors import StoreError
 
     config = config_from_args(args)
-    out = args.out or f"benchmark-{config.dataset}"
+    out = args.out or f"benchmark-{config.label}"
     if args.report_only:
         with BenchStore.open(args.db, readonly=True) as store:
-            protocol = store.latest_protocol(config.dataset)
+            protocol = store.latest_protocol(config.label)
             if protocol is None:
-                raise StoreError(f"{args.db}: no benchmark of {config.dataset} to report")
+                raise StoreError(f"{args.db}: no benchmark of {config.label} to report")
             report = report_from_store(store, protocol)
     else:
         report = run_benchmark(config, args.db, shlex.join(["symalr", *sys.argv[1:]]))

@@ -21,18 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from symalr.errors import ConfigError
+from symalr.tasks.base import Split, TaskData
 from symalr.train.data import canonical_name, load_raw
-
-
-@dataclass(frozen=True)
-class Split:
-    """Images ``x`` (float32, ``(N, C, H, W)``, preprocessed) and labels ``y`` (int64)."""
-
-    x: np.ndarray
-    y: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.y)
 
 
 @dataclass(frozen=True)
@@ -87,25 +77,57 @@ def split_indices(
     return tuple(order[a:b] for a, b in zip(bounds, bounds[1:]))
 
 
-def _mean_image(images: np.ndarray) -> np.ndarray:
+def mean_image(images: np.ndarray) -> np.ndarray:
     """The per-pixel mean of uint8 ``images`` on the [0, 1] scale (float64 sums, float32 out)."""
     return (images.mean(axis=0, dtype=np.float64) / 255.0).astype(np.float32)
 
 
-def _preprocess(images: np.ndarray, mean: np.ndarray) -> np.ndarray:
+def preprocess(images: np.ndarray, mean: np.ndarray) -> np.ndarray:
     out = images.astype(np.float32) / np.float32(255.0)
     out -= mean
     out.setflags(write=False)
     return out
 
 
-def _readonly(a: np.ndarray) -> np.ndarray:
+def readonly(a: np.ndarray) -> np.ndarray:
     a = np.ascontiguousarray(a)
     a.setflags(write=False)
     return a
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=8)
+def split_images(dataset: str, sizes: tuple[int, ...], test: str, seed: int,
+                 data_dir: str | None = None) -> TaskData:
+    """The one split of a real image data set, seeded and stratified (module docstring):
+
+    - ``test="train"``: train, validation and test all from the official training images,
+      consecutive slices of one stratified order of sizes ``sizes`` (Algorithm 1's split);
+    - ``test="official"``: train and validation (``sizes[:2]``) from the official training
+      images; the test split is the official test set, or a stratified subset of
+      ``sizes[2]`` of it drawn with the same seed.
+
+    Every split is preprocessed with the mean image of the train split. Cached per process."""
+    raw = load_raw(canonical_name(dataset), data_dir)
+    if test == "train":
+        train_idx, val_idx, test_idx = split_indices(raw.train_y, tuple(sizes), seed)
+        test_x, test_y = raw.train_x[test_idx], raw.train_y[test_idx]
+    elif test == "official":
+        train_idx, val_idx = split_indices(raw.train_y, tuple(sizes[:2]), seed)
+        test_x, test_y = raw.test_x, raw.test_y
+        if len(sizes) > 2 and sizes[2] < len(test_y):
+            (keep,) = split_indices(test_y, (sizes[2],), seed)
+            test_x, test_y = test_x[keep], test_y[keep]
+    else:
+        raise ValueError(f"test must be 'train' or 'official', got {test!r}")
+    mean = mean_image(raw.train_x[train_idx])
+
+    def split(x, y):
+        return Split(preprocess(x, mean), readonly(y))
+
+    return TaskData(split(raw.train_x[train_idx], raw.train_y[train_idx]),
+                    split(raw.train_x[val_idx], raw.train_y[val_idx]), split(test_x, test_y))
+
+
 def fitness_data(
     dataset: str = "fashion-mnist",
     sizes: tuple[int, int, int] = (53_000, 3_500, 3_500),
@@ -113,41 +135,30 @@ def fitness_data(
     seed: int = 0,
     data_dir: str | None = None,
 ) -> FitnessData:
-    """Algorithm 1's split of the official training images: ``sizes`` = (training, validation,
-    fitness); the training part is cut into ``n_chunks`` equal consecutive chunks (a remainder
-    of fewer than ``n_chunks`` images is dropped). The mean image is that of the training part.
-    """
+    """Algorithm 1's split of the official training images (:func:`split_images` with
+    ``test="train"``): ``sizes`` = (training, validation, fitness); the training part is cut
+    into ``n_chunks`` equal consecutive chunks (a remainder of fewer than ``n_chunks`` images
+    is dropped)."""
     if n_chunks < 1 or sizes[0] // n_chunks < 1:
         raise ConfigError(f"cannot cut {sizes[0]} training images into {n_chunks} chunks")
-    raw = load_raw(canonical_name(dataset), data_dir)
-    train_idx, val_idx, fit_idx = split_indices(raw.train_y, sizes, seed)
-    mean = _mean_image(raw.train_x[train_idx])
+    data = split_images(dataset, tuple(sizes), "train", seed, data_dir)
     chunk = sizes[0] // n_chunks
-    chunks = tuple(
-        Split(_preprocess(raw.train_x[ix], mean), _readonly(raw.train_y[ix]))
-        for ix in (train_idx[k * chunk: (k + 1) * chunk] for k in range(n_chunks))
-    )
+    x, y = data.train.x, data.train.y
     return FitnessData(
-        chunks=chunks,
-        validation=Split(_preprocess(raw.train_x[val_idx], mean), _readonly(raw.train_y[val_idx])),
-        fitness=Split(_preprocess(raw.train_x[fit_idx], mean), _readonly(raw.train_y[fit_idx])),
+        chunks=tuple(Split(x[k * chunk:(k + 1) * chunk], y[k * chunk:(k + 1) * chunk])
+                     for k in range(n_chunks)),
+        validation=data.validation,
+        fitness=data.test,
     )
 
 
-@functools.lru_cache(maxsize=2)
 def benchmark_data(
     dataset: str = "fashion-mnist",
     sizes: tuple[int, int] = (53_000, 7_000),
     seed: int = 0,
     data_dir: str | None = None,
 ) -> BenchmarkData:
-    """SPEC §8's split: (train, validation) from the official training images, stratified and
-    seeded; the official test set as the test split. The mean image is that of ``train``."""
-    raw = load_raw(canonical_name(dataset), data_dir)
-    train_idx, val_idx = split_indices(raw.train_y, sizes, seed)
-    mean = _mean_image(raw.train_x[train_idx])
-    return BenchmarkData(
-        train=Split(_preprocess(raw.train_x[train_idx], mean), _readonly(raw.train_y[train_idx])),
-        validation=Split(_preprocess(raw.train_x[val_idx], mean), _readonly(raw.train_y[val_idx])),
-        test=Split(_preprocess(raw.test_x, mean), _readonly(raw.test_y)),
-    )
+    """The benchmark's split (:func:`split_images` with ``test="official"``): train and
+    validation from the official training images, the official test set."""
+    data = split_images(dataset, tuple(sizes), "official", seed, data_dir)
+    return BenchmarkData(train=data.train, validation=data.validation, test=data.test)

@@ -44,6 +44,21 @@ class _Tensors:
     shape: tuple[int, int, int]
 
 
+def fitness_task(config: FitnessConfig):
+    """Algorithm 1's task: ``config.model`` on ``config.dataset``, whose train, validation and
+    test splits (``config.splits``, all from the official training images) are the training
+    images, the evolutionary validation set and the fitness-assignment set
+    (:func:`symalr.tasks.images.image_task` with ``test="train"``)."""
+    from symalr.tasks.images import image_task
+
+    def model(seed: int, shape: tuple[int, ...]):
+        return build_model(config.model, seed, shape)
+
+    return image_task("algorithm1", config.dataset, model, config.splits, test="train",
+                      batch_size=config.batch_size, epochs=config.max_epochs,
+                      patience=config.patience, data_dir=config.data_dir)
+
+
 @functools.lru_cache(maxsize=2)
 def _tensors(dataset, splits, n_chunks, seed, data_dir, device, channels_last) -> _Tensors:
     data = fitness_data(dataset, splits, n_chunks, seed, data_dir)
@@ -90,7 +105,7 @@ def evaluate_factory(make_optimizer: OptimizerFactory, config: FitnessConfig) ->
     def run_one(k: int, deadline: float | None) -> Evaluation:
         rng, torch_seed = evaluation_seeds(config.seed, k)
         torch.manual_seed(torch_seed)
-        model = build_model(config.model, config.seed, data.shape).to(device)
+        model = fitness_task(config).model(config.seed).to(device)
         if config.channels_last and uses_channels_last(model):
             model.to(memory_format=torch.channels_last)
         optimizer = make_optimizer(model.parameters())

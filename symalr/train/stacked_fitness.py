@@ -32,8 +32,7 @@ def evaluate_specs_stacked(specs: Sequence, config: FitnessConfig,
 
     from symalr.train.allocator import configure_allocator
     from symalr.train.device import resolve_device
-    from symalr.train.fitness import load_tensors, train_config
-    from symalr.train.models import build_model
+    from symalr.train.fitness import fitness_task, load_tensors, train_config
     from symalr.train.stacked import Member, train_stacked
     from symalr.train.stacking import max_members, member_bytes, pack
     from symalr.train.trainer import evaluate, uses_channels_last
@@ -59,10 +58,11 @@ def evaluate_specs_stacked(specs: Sequence, config: FitnessConfig,
         return results
     device = resolve_device(config.device)
     data = load_tensors(config)
+    task = fitness_task(config)
     tcfg = train_config(config)
 
     def fresh_model():
-        model = build_model(config.model, config.seed, data.shape).to(device)
+        model = task.model(config.seed).to(device)
         if config.channels_last and uses_channels_last(model):
             model.to(memory_format=torch.channels_last)
         return model

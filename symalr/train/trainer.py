@@ -1,11 +1,13 @@
-"""Train and evaluate a torch classifier with any optimizer (the loop of SPEC §6 and §8).
+"""Train and evaluate a torch model with any optimizer (docs/fitness.md, docs/tasks.md).
 
 Contract of :func:`train`:
 
 - minibatches of ``batch_size`` from a fresh permutation each epoch, drawn from the ``rng``
   passed in (dropout uses torch's global generator: the caller seeds it);
-- loss: cross-entropy on logits (Keras' softmax + categorical cross-entropy);
-- after every epoch, validation loss and accuracy in eval mode under ``inference_mode``;
+- loss: the :class:`Objective`'s — by default cross-entropy on logits (Keras' softmax +
+  categorical cross-entropy), or mean squared error;
+- after every epoch, validation loss and score (accuracy by default) in eval mode under
+  ``inference_mode``;
 - early stopping by :class:`symalr.train.early_stopping.EarlyStopping` (Keras'
   ``EarlyStopping(min_delta=0)``; ``patience=None`` trains all ``max_epochs``); with
   ``restore_best`` the weights of the best epoch are put back at the end, whatever ended the
@@ -64,7 +66,8 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class EpochMetrics:
-    """One epoch: mean training loss over its batches, validation loss and accuracy, seconds.
+    """One epoch: mean training loss over its batches, validation loss and score (accuracy for
+    classification; see :class:`Objective`), seconds.
     An epoch cut short by a non-finite loss has ``loss`` NaN/Inf and NaN validation values."""
 
     epoch: int
@@ -103,23 +106,55 @@ def to_tensors(
     return tx, torch.tensor(y, dtype=torch.int64, device=device)
 
 
+@dataclass(frozen=True)
+class Objective:
+    """What a training minimises and how a split is scored (a task's ``loss``, ``metric`` and
+    ``decades``, :mod:`symalr.tasks.base`). The default is classification: cross-entropy on
+    logits, scored by accuracy."""
+
+    loss: str = "cross_entropy"
+    metric: str = "accuracy"
+    decades: float = 3.0
+
+    def loss_value(self, out: torch.Tensor, y: torch.Tensor, reduction: str = "mean"
+                   ) -> torch.Tensor:
+        if self.loss == "mse":
+            return F.mse_loss(out.reshape(y.shape), y, reduction=reduction)
+        return F.cross_entropy(out, y, reduction=reduction)
+
+
+CLASSIFICATION = Objective()
+
+
 def evaluate(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000,
+    objective: Objective = CLASSIFICATION, initial_loss: float | None = None,
+    floor: float = 0.0,
 ) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) of ``model`` in eval mode. A row of logits that is not
-    all finite counts as a wrong prediction (NaN weights predict nothing)."""
+    """(mean loss, score) of ``model`` in eval mode. Classification scores accuracy: a row of
+    logits that is not all finite counts as a wrong prediction (NaN weights predict nothing).
+    ``metric="loss"`` scores decades of loss reduction from ``initial_loss`` towards ``floor``
+    (:func:`symalr.tasks.base.loss_score`; NaN without ``initial_loss``)."""
     model.eval()
     loss_sum = 0.0
     correct = 0
     with torch.inference_mode():
         for start in range(0, len(y), batch_size):
-            logits = model(x[start:start + batch_size])
+            out = model(x[start:start + batch_size])
             yb = y[start:start + batch_size]
-            loss_sum += float(F.cross_entropy(logits, yb, reduction="sum"))
-            finite = torch.isfinite(logits).all(dim=1)
-            correct += int(((logits.argmax(dim=1) == yb) & finite).sum())
+            loss_sum += float(objective.loss_value(out, yb, reduction="sum"))
+            if objective.metric == "accuracy":
+                finite = torch.isfinite(out).all(dim=1)
+                correct += int(((out.argmax(dim=1) == yb) & finite).sum())
     n = max(len(y), 1)
-    return loss_sum / n, correct / n
+    loss = loss_sum / n
+    if objective.metric == "accuracy":
+        return loss, correct / n
+    if initial_loss is None:
+        return loss, math.nan
+    from symalr.tasks.base import loss_score
+
+    return loss, loss_score(loss, initial_loss, floor, objective.decades)
 
 
 def train(
@@ -131,12 +166,16 @@ def train(
     rng: np.random.Generator,
     deadline: float | None = None,
     on_epoch: Callable[[EpochMetrics], None] | None = None,
+    objective: Objective = CLASSIFICATION,
+    val_floor: float = 0.0,
 ) -> TrainResult:
     """Train ``model`` in place with ``optimizer`` (see the module doc for the contract).
 
-    ``train_data``/``val_data`` are (images, labels) tensors on the model's device, images in
+    ``train_data``/``val_data`` are (inputs, targets) tensors on the model's device, images in
     channels-last format when ``config.channels_last`` and the model is convolutional.
-    ``on_epoch`` is called with each finished epoch's metrics.
+    ``on_epoch`` is called with each finished epoch's metrics. ``objective`` says what is
+    minimised and scored (default: classification); an epoch's ``val_accuracy`` is its score
+    (accuracy, or the loss score against the initial validation loss and ``val_floor``).
     """
     configure_allocator()
     x, y = train_data
@@ -144,6 +183,8 @@ def train(
     if channels_last:
         model.to(memory_format=torch.channels_last)
     n = len(y)
+    val_initial = (evaluate(model, *val_data, config.eval_batch_size, objective)[0]
+                   if objective.metric == "loss" else None)
     history: list[EpochMetrics] = []
     rule = EarlyStopping(config.monitor, config.patience)
     best_state: dict[str, torch.Tensor] | None = None
@@ -160,7 +201,7 @@ def train(
             xb = x.index_select(0, idx)
             if channels_last:
                 xb = xb.contiguous(memory_format=torch.channels_last)
-            loss = F.cross_entropy(model(xb), y.index_select(0, idx))
+            loss = objective.loss_value(model(xb), y.index_select(0, idx))
             loss.backward()
             value = loss.item()
             if not math.isfinite(value):
@@ -176,7 +217,8 @@ def train(
                                         time.perf_counter() - t0))
             stop = batch_stop
             break
-        val_loss, val_acc = evaluate(model, *val_data, batch_size=config.eval_batch_size)
+        val_loss, val_acc = evaluate(model, *val_data, config.eval_batch_size, objective,
+                                     val_initial, val_floor)
         seconds = time.perf_counter() - t0
         metrics = EpochMetrics(epoch, loss_sum / max(seen, 1), val_loss, val_acc, seconds)
         history.append(metrics)
