@@ -131,13 +131,19 @@ def resolve_compile(config: FitnessConfig) -> bool:
     return compile_pays(config.device, steps)
 
 
-def optimizer_factory(spec, compiled: bool) -> OptimizerFactory:
-    """The factory of the class ``symalr export`` emits for ``spec`` (its torch source,
-    imported): the foreach path, or the compiled one when ``compiled``."""
+def optimizer_class(spec) -> type:
+    """The ``torch.optim.Optimizer`` class ``symalr export`` emits for ``spec`` (its torch
+    source, imported once per process)."""
     from symalr.pipeline import module_source
     from symalr.train.generated import torch_optimizer_class
 
-    cls = torch_optimizer_class(module_source(spec, "torch"))
+    return torch_optimizer_class(module_source(spec, "torch"))
+
+
+def optimizer_factory(spec, compiled: bool) -> OptimizerFactory:
+    """The factory of the class ``symalr export`` emits for ``spec``: the foreach path, or the
+    compiled one when ``compiled``."""
+    cls = optimizer_class(spec)
     return lambda params: cls(params, foreach=True, compile=compiled)
 
 

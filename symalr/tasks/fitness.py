@@ -1,0 +1,248 @@
+"""Fitness over a set of tasks, relative to tuned baselines (docs/discovery.md).
+
+A candidate optimizer is trained on every task of a :class:`TaskFitness` under each global
+multiplier of its update (``multipliers``, e.g. x0.3, x1, x3: the exported class's group
+``lr``), from the training seeds ``seeds``, on the tasks' data of ``data_seed``. Each training's
+*progress* on a task is ``(s - s0) / (s_adam - s0)``: its best validation score ``s`` measured
+from the untrained model's score ``s0`` (chance, for classification) in units of tuned Adam's
+progress (:mod:`symalr.tasks.baselines`), clipped to ``[0, CAP]``. So 1.0 means "as good as
+tuned Adam" and 0 "learned nothing".
+
+Aggregation over tasks is the **geometric mean** of the progress ratios (each floored at
+``FLOOR``): a rule must work on every task — one failure pulls the mean down by the task
+count's root, where an arithmetic mean would let success elsewhere hide it — and, unlike the
+minimum, improvement on any task still counts. For each multiplier the aggregate is averaged
+over the seeds; the candidate's fitness is the best multiplier's aggregate (ties: the
+multiplier nearest 1), and the result records:
+
+- ``multiplier``: the best one (an export of the rule uses it as the default ``lr``);
+- ``sensitivity``: ``1 - worst / best`` aggregate over the multipliers (0 = the step size does
+  not matter in that range, 1 = only one multiplier works);
+- ``speed``: the mean over tasks of the area under the validation-progress curve at the best
+  multiplier, relative to its final progress (1 = there at once);
+- ``ratios``: per task, the progress ratio at the best multiplier.
+
+A statically rejected spec gets fitness 0 without training; an exception from the optimizer
+is contained per training (it scores what it reached).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from dataclasses import dataclass, field
+
+from symalr.errors import ConfigError
+
+#: Progress ratios are clipped to [0, CAP] and floored at FLOOR inside the geometric mean.
+CAP = 1.5
+FLOOR = 0.01
+
+
+@dataclass(frozen=True)
+class TaskFitness:
+    """The settings of a task-based fitness (one stage of a funnel)."""
+
+    tasks: tuple[str, ...] = ("ill_conditioned", "regression", "fmnist_mlp")
+    multipliers: tuple[float, ...] = (0.3, 1.0, 3.0)
+    seeds: tuple[int, ...] = (0,)
+    data_seed: int = 0
+    epochs: float = 1.0  # fraction of each task's epochs (a cheap stage trains less)
+    time_limit_s: float | None = None
+    threads: int | None = 1
+    device: str = "cpu"
+    data_dir: str | None = None
+    kind: str = field(default="tasks", init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tasks", tuple(str(t) for t in self.tasks))
+        object.__setattr__(self, "multipliers", tuple(float(m) for m in self.multipliers))
+        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        if not self.tasks or len(self.tasks) > 32:
+            raise ConfigError("fitness.tasks: give 1 to 32 task names")
+        if not self.multipliers or len(self.multipliers) > 9 or not all(
+                math.isfinite(m) and 0 < m <= 1000 for m in self.multipliers):
+            raise ConfigError("fitness.multipliers: give 1 to 9 positive numbers (at most 1000)")
+        if not self.seeds or len(self.seeds) > 16 or min(self.seeds) < 0:
+            raise ConfigError("fitness.seeds: give 1 to 16 non-negative seeds")
+        if not (0 < self.epochs <= 1):
+            raise ConfigError("fitness.epochs: a fraction of each task's epochs in (0, 1]")
+        if self.time_limit_s is not None and not (0 < self.time_limit_s < 1e7):
+            raise ConfigError("fitness.time_limit_s: a positive number of seconds or none")
+
+    def to_dict(self) -> dict:
+        return {"kind": "tasks", "tasks": list(self.tasks), "multipliers": list(self.multipliers),
+                "seeds": list(self.seeds), "data_seed": self.data_seed, "epochs": self.epochs,
+                "time_limit_s": self.time_limit_s, "threads": self.threads,
+                "device": self.device, "data_dir": self.data_dir}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TaskFitness:
+        data = {k: v for k, v in data.items() if k != "kind"}
+        known = {"tasks", "multipliers", "seeds", "data_seed", "epochs", "time_limit_s",
+                 "threads", "device", "data_dir"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown fitness setting {unknown[0]!r} for kind 'tasks'; "
+                              f"known: {', '.join(sorted(known))}")
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class CandidateScore:
+    """The outcome of :func:`evaluate_candidate` (see the module docstring)."""
+
+    fitness: float
+    multiplier: float
+    sensitivity: float
+    speed: float
+    ratios: dict[str, float]
+    per_multiplier: dict[str, float]
+    seconds: float
+    error: str | None = None
+    rejected: bool = False
+
+    def details(self) -> dict:
+        return {"multiplier": self.multiplier, "sensitivity": self.sensitivity,
+                "speed": self.speed, "ratios": self.ratios,
+                "per_multiplier": self.per_multiplier}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What one task's progress is measured against: the untrained model's validation score
+    and tuned Adam's (and tuned SGD-momentum's, for gates)."""
+
+    initial: float
+    adam: float
+    sgd_momentum: float
+
+
+@functools.lru_cache(maxsize=64)
+def reference(task_name: str, data_seed: int, data_dir: str | None = None,
+              device: str = "cpu") -> Reference:
+    """The :class:`Reference` of a task (baselines from the cache or computed)."""
+    from symalr.tasks import get_task
+    from symalr.tasks.baselines import baseline
+    from symalr.tasks.run import fresh_model, objective, task_tensors
+    from symalr.train.trainer import evaluate
+
+    task = get_task(task_name, data_dir)
+    data = task_tensors(task, data_seed, device)
+    goal = objective(task)
+    model = fresh_model(task, 0, device)
+    initial = 0.0 if task.metric == "loss" else evaluate(model, *data.validation,
+                                                         objective=goal)[1]
+    return Reference(initial, baseline(task, "adam", device=device).val_score,
+                     baseline(task, "sgd_momentum", device=device).val_score)
+
+
+def progress(score: float, ref: Reference, against: float | None = None) -> float:
+    """``(score - initial) / (against - initial)`` clipped to ``[0, CAP]`` (``against``
+    defaults to tuned Adam's score)."""
+    top = (ref.adam if against is None else against) - ref.initial
+    if not math.isfinite(score) or top <= 0:
+        return 0.0
+    return max(0.0, min(CAP, (score - ref.initial) / top))
+
+
+def aggregate(ratios) -> float:
+    """The geometric mean of progress ratios, each floored at :data:`FLOOR`."""
+    ratios = list(ratios)
+    if not ratios:
+        return 0.0
+    return math.exp(sum(math.log(max(r, FLOOR)) for r in ratios) / len(ratios))
+
+
+def gate_value(config: TaskFitness, baseline: str = "sgd_momentum") -> float:
+    """The fitness a tuned baseline gets under ``config`` (``adam`` is 1.0 by definition):
+    what a candidate must beat to be promoted past this stage."""
+    refs = [reference(t, config.data_seed, config.data_dir, config.device) for t in config.tasks]
+    if baseline == "adam":
+        return 1.0
+    return aggregate(progress(r.sgd_momentum, r) for r in refs)
+
+
+def _speed(curve: list[float], ref: Reference) -> float:
+    steps = [progress(s, ref) for s in curve]
+    final = max(steps, default=0.0)
+    return sum(steps) / (len(steps) * final) if final > 0 else 0.0
+
+
+def evaluate_candidate(spec, config: TaskFitness) -> CandidateScore:
+    """The task-based fitness of optimizer ``spec`` (see the module docstring)."""
+    from symalr.screen import static_rejection
+
+    start = time.monotonic()
+    reason = static_rejection(spec)
+    if reason is not None:
+        return CandidateScore(0.0, 1.0, 1.0, 0.0, {}, {}, time.monotonic() - start, reason,
+                              rejected=True)
+    from symalr.train.fitness import optimizer_class
+
+    try:
+        optimizer_class(spec)
+    except Exception as exc:  # the spec cannot be exported or imported: its own failure
+        from symalr.train.algorithm import one_line
+
+        return CandidateScore(0.0, 1.0, 1.0, 0.0, {}, {}, time.monotonic() - start,
+                              one_line(exc))
+    return _train_all(spec, config, start)
+
+
+def _factory(spec, multiplier: float):
+    from symalr.train.fitness import optimizer_class
+
+    cls = optimizer_class(spec)
+    lr = multiplier * (spec.hyperparam("lr").default if spec.has_lr else 1.0)
+    return lambda params: cls(params, lr=lr, foreach=True)
+
+
+def _train_all(spec, config: TaskFitness, start: float) -> CandidateScore:
+    import torch
+
+    from symalr.tasks import get_task
+    from symalr.tasks.run import run_task
+
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    deadline = start + config.time_limit_s if config.time_limit_s else None
+    tasks = [get_task(t, config.data_dir) for t in config.tasks]
+    refs = {t.name: reference(name, config.data_seed, config.data_dir, config.device)
+            for name, t in zip(config.tasks, tasks)}
+    per_multiplier: dict[str, float] = {}
+    ratios_at: dict[float, dict[str, float]] = {}
+    speeds_at: dict[float, float] = {}
+    errors = []
+    for m in config.multipliers:
+        factory = _factory(spec, m)
+        seed_scores, ratio_sums, speed_sum = [], {t.name: 0.0 for t in tasks}, 0.0
+        for seed in config.seeds:
+            ratios = {}
+            for task in tasks:
+                epochs = max(1, round(task.epochs * config.epochs))
+                run = run_task(task, factory, seed, config.data_seed, epochs=epochs,
+                               restore_best=False, device=config.device, deadline=deadline)
+                if run.error:
+                    errors.append(run.error)
+                ratios[task.name] = progress(run.val_score, refs[task.name])
+                ratio_sums[task.name] += ratios[task.name]
+                speed_sum += _speed(run.curve, refs[task.name])
+                if deadline is not None and time.monotonic() > deadline:
+                    return CandidateScore(0.0, m, 1.0, 0.0, {}, per_multiplier,
+                                          time.monotonic() - start,
+                                          f"TimeoutError: time limit of {config.time_limit_s:g}"
+                                          " s exceeded")
+            seed_scores.append(aggregate(ratios.values()))
+        n = len(config.seeds)
+        per_multiplier[repr(m)] = sum(seed_scores) / n
+        ratios_at[m] = {k: v / n for k, v in ratio_sums.items()}
+        speeds_at[m] = speed_sum / (n * len(tasks))
+    best = max(config.multipliers, key=lambda m: (per_multiplier[repr(m)], -abs(math.log(m))))
+    top = per_multiplier[repr(best)]
+    worst = min(per_multiplier.values())
+    sensitivity = 1.0 - worst / top if top > 0 else 1.0
+    return CandidateScore(top, best, sensitivity, speeds_at[best], ratios_at[best],
+                          per_multiplier, time.monotonic() - start,
+                          errors[0] if errors and top == 0 else None)
