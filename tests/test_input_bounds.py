@@ -385,8 +385,8 @@ def chain(n: int, exit_each: bool = True) -> str:
 
 def test_twenty_thousand_chained_rules_validate_in_seconds():
     """The fixpoint sweeps and per-non-terminal reachability took 103 s here; the worklist and
-    SCC algorithms are near-linear: about 1 s per grammar on an idle core (the bound leaves
-    room for a shared machine). Lark's parsing is timed apart (linear, about 4 s here)."""
+    SCC algorithms are near-linear: a few seconds per grammar even on a loaded shared machine
+    (the bound leaves room for one). Lark's parsing is timed apart (linear as well)."""
     from symalr.grammar.analysis import analyse
     from symalr.grammar.parse import parse_raw
     from symalr.grammar.validate import validate
@@ -395,11 +395,10 @@ def test_twenty_thousand_chained_rules_validate_in_seconds():
     for exit_each in (True, False):
         raw = parse_raw(chain(20_000, exit_each), "chain.bnf")
         start = time.monotonic()
-        validate(raw)
-        grammar = analyse(raw)
+        grammar = analyse(raw, validate(raw))
         tables = grammar_tables(grammar)
         elapsed = time.monotonic() - start
-        assert elapsed < 10, f"validation took {elapsed:.1f} s"
+        assert elapsed < 20, f"validation took {elapsed:.1f} s"
         assert grammar.min_depth["a0"] == (1 if exit_each else 20_001)
         assert tables.nt_max_depth["a0"] == 20_001 and not grammar.recursive
         assert summarize(grammar).count("\n") == 3 + 20_001

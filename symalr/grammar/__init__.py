@@ -39,8 +39,7 @@ def parse_grammar(text: str, file: str = "<grammar>") -> Grammar:
     ``Grammar.path``. Raises :class:`GrammarError` (file, line, col) for the first problem in
     file order. Results are cached by ``(text, file)``; grammars are immutable."""
     grammar = parse_raw(text, file)
-    validate(grammar)
-    return analyse(grammar)
+    return analyse(grammar, validate(grammar))
 
 
 def load_grammar(name_or_path: str | Path) -> Grammar:

@@ -160,9 +160,11 @@ def recursive_nonterminals(grammar: Grammar) -> frozenset[str]:
     )
 
 
-def min_depths(
-    grammar: Grammar,
-) -> tuple[dict[str, float], dict[str, tuple[float, ...]]]:
+#: ``(per non-terminal, per alternative)`` minimum depths, as :func:`min_depths` returns them.
+MinDepths = tuple[dict[str, float], dict[str, tuple[float, ...]]]
+
+
+def min_depths(grammar: Grammar) -> MinDepths:
     """Minimum derivation depths (Knuth's generalisation of Dijkstra's algorithm).
 
     Returns ``(per non-terminal, per alternative)``: an ``int`` where finite, ``math.inf``
@@ -235,14 +237,15 @@ def unfinishable_cores(grammar: Grammar, depth: Mapping[str, float]) -> list[lis
     return sorted(cores, key=lambda group: order[group[0]])
 
 
-def analyse(grammar: Grammar) -> Grammar:
+def analyse(grammar: Grammar, depths: MinDepths | None = None) -> Grammar:
     """A copy of a *validated* grammar with ``min_depth``, ``production_min_depth`` and
-    ``recursive`` filled in (read-only mappings, int depths).
+    ``recursive`` filled in (read-only mappings, int depths). ``depths``: the grammar's
+    :func:`min_depths` when already computed (validation computes them).
 
     Raises ``ValueError`` if some non-terminal has no finite derivation — validation reports
     that to users first, so reaching it here is a bug.
     """
-    depth, per_alt = min_depths(grammar)
+    depth, per_alt = depths if depths is not None else min_depths(grammar)
     infinite = sorted(nt for nt, d in depth.items() if d == math.inf)
     if infinite:
         raise ValueError(

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from symalr import ops
 from symalr.errors import GrammarError
-from symalr.grammar.analysis import min_depths, reachable, unfinishable_cores
+from symalr.grammar.analysis import MinDepths, min_depths, reachable, unfinishable_cores
 from symalr.grammar.limits import MAX_ALTERNATIVES, MAX_ALTERNATIVES_PER_RULE, MAX_RULES
 from symalr.grammar.parse import BAD, DEFINE, IDENT, PUNCT, lex_terminal
 from symalr.types import Grammar, Production
@@ -221,7 +221,7 @@ def _local_issues(grammar: Grammar) -> list[Issue]:
     return issues
 
 
-def _global_issues(grammar: Grammar) -> list[Issue]:
+def _global_issues(grammar: Grammar, depths: MinDepths) -> list[Issue]:
     issues: list[Issue] = []
     live = reachable(grammar)
     for rule in grammar.rules:
@@ -234,9 +234,8 @@ def _global_issues(grammar: Grammar) -> list[Issue]:
                     f"symbol <{grammar.start}>: use it or remove it",
                 )
             )
-    depth, _ = min_depths(grammar)
     lines = {rule.name: rule for rule in grammar.rules}
-    for core in unfinishable_cores(grammar, depth):
+    for core in unfinishable_cores(grammar, depths[0]):
         for nt in core:
             issues.append(Issue(lines[nt].line, lines[nt].col, _unfinishable(nt, core)))
     return issues
@@ -275,9 +274,10 @@ def _limit_issue(grammar: Grammar) -> Issue | None:
     return None
 
 
-def validate(grammar: Grammar) -> None:
+def validate(grammar: Grammar) -> MinDepths:
     """Raise :class:`GrammarError` for the first problem in file order (see module doc).
-    Every stage is linear (up to a log factor) in the size of the grammar."""
+    Every stage is linear (up to a log factor) in the size of the grammar. Returns the
+    grammar's :func:`~symalr.grammar.analysis.min_depths`, for :func:`analyse` to reuse."""
     if not grammar.rules:
         raise GrammarError(
             "empty grammar: no rules (a grammar starts with '<name> ::= ...')",
@@ -288,8 +288,13 @@ def validate(grammar: Grammar) -> None:
     over = _limit_issue(grammar)
     if over is not None:
         raise GrammarError(over.message, grammar.path, over.line, over.col)
-    for stage in (_local_issues, _global_issues):
-        issues = stage(grammar)
-        if issues:
-            first = min(issues)
-            raise GrammarError(first.message, grammar.path, first.line, first.col)
+    _raise_first(grammar, _local_issues(grammar))
+    depths = min_depths(grammar)
+    _raise_first(grammar, _global_issues(grammar, depths))
+    return depths
+
+
+def _raise_first(grammar: Grammar, issues: list[Issue]) -> None:
+    if issues:
+        first = min(issues)
+        raise GrammarError(first.message, grammar.path, first.line, first.col)
