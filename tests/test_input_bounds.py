@@ -231,14 +231,20 @@ def test_config_files_must_be_small_regular_utf8(tmp_path):
     assert resolve_config(bom).runs == 2
 
 
-@pytest.mark.parametrize("nesting", ["a = " + "[" * 3000 + "]" * 3000,
-                                     "a = " + "{b = " * 3000 + "1" + "}" * 3000])
-def test_deeply_nested_toml_is_one_line(tmp_path, nesting):
+@pytest.mark.parametrize("text, message", [
+    ("a = " + "[" * 3000 + "]" * 3000, "nested too deeply"),
+    ("a = " + "{b = " * 3000 + "1" + "}" * 3000, "nested too deeply"),
+    ("seed = " + "9" * 5000, "a number has too many digits"),
+])
+def test_deeply_nested_or_huge_toml_is_one_line(tmp_path, text, message):
     path = tmp_path / "deep.toml"
-    path.write_text(nesting + "\n", encoding="utf-8")
+    path.write_text(text + "\n", encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         resolve_config(path)
-    one_line(info.value, f"{path}: invalid TOML: nested too deeply")
+    one_line(info.value, f"{path}: invalid TOML: {message}")
+    with pytest.raises(ConfigError) as info:
+        parse_assignment(text.replace(" = ", "="))
+    one_line(info.value, "--set ")
 
 
 def test_nested_tables_within_the_parser_limit_are_unknown_keys(tmp_path):
@@ -280,6 +286,10 @@ def test_benchmark_json_config_bounds_and_files(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_overrides(path)
     one_line(info.value, "invalid JSON: nested too deeply")
+    path.write_text('{"seed": ' + "9" * 5000 + "}", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_overrides(path)
+    one_line(info.value, "invalid JSON: a number has too many digits")
     path.write_bytes(b'{"dataset": "caf\xe9"}')
     with pytest.raises(ConfigError) as info:
         load_overrides(path)

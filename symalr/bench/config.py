@@ -172,6 +172,8 @@ def load_overrides(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{where}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
     except RecursionError:
         raise ConfigError(f"{where}: invalid JSON: nested too deeply") from None
+    except ValueError:  # Python's limit on the digits of an integer literal
+        raise ConfigError(f"{where}: invalid JSON: a number has too many digits") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: a benchmark config must be a JSON object")
     return data

@@ -209,6 +209,8 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML: {err}") from None
     except RecursionError:
         raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
+    except ValueError:  # Python's limit on the digits of an integer literal
+        raise ConfigError(f"{path}: invalid TOML: a number has too many digits") from None
     return check_layer(data, str(path))
 
 
@@ -235,6 +237,8 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         value = raw.strip()
     except RecursionError:
         raise ConfigError(f"--set {key}: the value is nested too deeply") from None
+    except ValueError:  # Python's limit on the digits of an integer literal
+        raise ConfigError(f"--set {key}: the value has a number with too many digits") from None
     return key, value
 
 
