@@ -32,10 +32,10 @@ from symalr.sge.engine import MAX_RATE_TABLE
 from symalr.sge.initialise import random_genotype
 from symalr.sge.operators import mutate
 from symalr.train.config import FitnessConfig
+from tests.support import DATA_DIR
 
 grammar_validate = importlib.import_module("symalr.grammar.validate")  # the package shadows it
 ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(os.environ.get("SYMALR_DATA_DIR") or ROOT.parent / "shared" / "data")
 
 
 def one_line(err: BaseException, *fragments: str) -> None:
