@@ -6,6 +6,7 @@ package (the optimizer spec, which holds SymPy expressions, lives in :mod:`symal
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -34,8 +35,9 @@ class Production:
     line: int = 0
     col: int = 0
 
-    @property
+    @functools.cached_property
     def nonterminals(self) -> tuple[str, ...]:
+        """The names of the non-terminal items, in order (computed once)."""
         return tuple(s.text for s in self.symbols if s.nonterminal)
 
 
@@ -112,16 +114,26 @@ class Derivation:
     children: tuple[Derivation | str, ...]
 
     def depth(self) -> int:
-        sub = [c.depth() for c in self.children if isinstance(c, Derivation)]
-        return 1 + (max(sub) if sub else 0)
+        """Levels of the tree: 1 for a node without non-terminal children. Iterative, so a
+        tree of any depth is measured without Python recursion."""
+        deepest = 0
+        stack: list[tuple[Derivation, int]] = [(self, 1)]
+        while stack:
+            node, level = stack.pop()
+            deepest = max(deepest, level)
+            stack.extend((c, level + 1) for c in node.children if isinstance(c, Derivation))
+        return deepest
 
     def terminals(self) -> list[str]:
+        """The terminal texts, left to right (iterative, like :meth:`depth`)."""
         out: list[str] = []
-        for c in self.children:
-            if isinstance(c, Derivation):
-                out.extend(c.terminals())
+        stack: list[Derivation | str] = [self]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, Derivation):
+                stack.extend(reversed(item.children))
             else:
-                out.append(c)
+                out.append(item)
         return out
 
     def text(self) -> str:

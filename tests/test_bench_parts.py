@@ -41,12 +41,13 @@ def test_presets_and_derived_values():
 
 
 @pytest.mark.parametrize("overrides, fragment", [
-    ({"epochs": 3}, "unknown key 'epochs'"),
-    ({"trials": -1}, "trials: must be at least 0"),
-    ({"tune_epochs": "2"}, "tune_epochs: expected an integer"),
+    ({"epochs": 3}, "unknown key epochs"),
+    ({"trials": -1}, r"trials = -1: expected an integer in \[0, 10_000\]"),
+    ({"tune_epochs": "2"}, "tune_epochs = '2': expected an integer"),
     ({"dataset": "mnist"}, "unknown data set 'mnist'"),
-    ({"train_size": 60_000}, "train_size: 60000 is more than the 53000"),
-    ({"optimizers": []}, "optimizers: give a non-empty list"),
+    ({"train_size": 60_000}, r"train_size = 60000: expected an integer in \[1, 53_000\]"),
+    ({"dataset": "cifar10", "train_size": 50_000}, "train_size = 50000: expected at most 43000"),
+    ({"optimizers": []}, r"optimizers = \[\]: expected a list of 1 to 100 entries"),
 ])  # fmt: skip
 def test_bad_settings_are_config_errors(overrides, fragment):
     with pytest.raises(ConfigError, match=fragment):
@@ -56,12 +57,12 @@ def test_bad_settings_are_config_errors(overrides, fragment):
 def test_config_file_errors_name_the_file(tmp_path):
     path = tmp_path / "bench.json"
     path.write_text(json.dumps({"trials": 2, "tune_epoch": 1}))
-    with pytest.raises(ConfigError, match=r"bench.json: unknown key 'tune_epoch'"):
+    with pytest.raises(ConfigError, match=r"bench.json: unknown key tune_epoch "):
         build_config("quick", load_overrides(path), where=str(path))
     path.write_text("{oops")
     with pytest.raises(ConfigError, match=r"bench.json:1:2: invalid JSON"):
         load_overrides(path)
-    with pytest.raises(ConfigError, match="unknown preset 'fast'"):
+    with pytest.raises(ConfigError, match="preset = 'fast': expected one of"):
         build_config("fast")
 
 

@@ -98,9 +98,9 @@ def test_trial_stack_equals_trials_with_dropout_and_a_nonfinite_training():
 
 def test_stacking_and_device_are_checked_in_the_config():
     assert build_config("quick").stacking == "auto"
-    with pytest.raises(ConfigError, match="stacking: choose one of auto, on, off"):
+    with pytest.raises(ConfigError, match="stacking = 'maybe': expected one of 'auto', 'on', 'off'"):
         build_config("quick", dict(stacking="maybe"))
-    with pytest.raises(ConfigError, match="device must be"):
+    with pytest.raises(ConfigError, match="device = 'gpu': expected cpu, cuda"):
         build_config("quick", dict(device="gpu"))
 
 

@@ -327,7 +327,8 @@ def test_initial_population_puts_seeds_first():
     assert population[1].genotype == genotype
     assert len(population) == 12 and all(ind.fitness is None for ind in population)
     with pytest.raises(ConfigError, match="do not fit"):
-        initial_population(grammar, small_config(population_size=1, elitism=0), rng(), ("x", "y"))
+        initial_population(grammar, small_config(population_size=2, elitism=0, tournament_size=2),
+                           rng(), ("x", "y", "z"))
 
 
 def test_next_generation_keeps_elites_and_records_provenance():

@@ -1,8 +1,9 @@
 """Benchmark configuration: presets, overrides from a JSON file or flags, validation (SPEC §8).
 
 A :class:`BenchConfig` is built from a preset and a mapping of overrides; every key and value
-is checked, and an unknown key or a bad value is a :class:`ConfigError` naming it (and the file
-it came from). Presets:
+is declared with its bounds (:mod:`symalr.settings`, see docs/inputs.md), and an unknown key or
+a bad value is a one-line :class:`ConfigError` naming the file (or ``flags``), the key, the
+value and the bound. Presets:
 
 ``paper``
     the paper's protocol: the full training split (53,000 Fashion-MNIST / 43,000 CIFAR-10
@@ -33,6 +34,15 @@ from pathlib import Path
 from typing import Any
 
 from symalr.errors import ConfigError
+from symalr.settings import (
+    MAX_PATH_CHARS,
+    MAX_SEED,
+    bound_error,
+    check_fields,
+    check_layer,
+    setting,
+    show,
+)
 from symalr.train.device import check_device_name
 from symalr.train.stacking import STACKING
 
@@ -59,63 +69,49 @@ class BenchConfig:
     train/validation split.
     """
 
-    dataset: str = "fashion-mnist"
-    optimizers: tuple[str, ...] = PAPER_OPTIMIZERS
-    model: str | None = None
-    train_size: int | None = None
-    val_size: int = VALIDATION_SIZE
-    batch_size: int | None = None
-    tune_calls: int = 100
-    tune_initial_points: int = 10
-    tune_epochs: int | None = None
-    trials: int = 30
-    trial_epochs: int | None = None
-    seed: int = 0
-    split_seed: int = 0
-    data_dir: str | None = None
-    device: str = "cpu"
-    stacking: str = "auto"
-    task: str | None = None
+    dataset: str = setting("fashion-mnist", min_len=1, max_len=100, why="a data set name")
+    optimizers: tuple[str, ...] = setting(PAPER_OPTIMIZERS, min_len=1, max_len=100,
+                                          why="each is tuned and trialled in turn")
+    model: str | None = setting(None, min_len=1, max_len=100, why="a model name")
+    train_size: int | None = setting(None, low=1, high=max(n for _, n in DATASETS.values()),
+                                     why="at most the paper's training split")
+    val_size: int = setting(VALIDATION_SIZE, low=1, high=VALIDATION_SIZE,
+                            why="the images the paper's training split leaves")
+    batch_size: int | None = setting(None, low=1, high=60_000,
+                                     why="at most the data; none: the paper's or the task's")
+    tune_calls: int = setting(100, low=0, high=10_000, why="trainings; paper: 100")
+    tune_initial_points: int = setting(10, low=0, high=10_000, why="paper: 10")
+    tune_epochs: int | None = setting(None, low=1, high=100_000,
+                                      why="paper: 100; none: the paper's or the task's")
+    trials: int = setting(30, low=0, high=10_000, why="paper: 30")
+    trial_epochs: int | None = setting(None, low=1, high=100_000,
+                                       why="paper: 1,000; none: the paper's or the task's")
+    seed: int = setting(0, low=0, high=MAX_SEED, why="stored as a signed 64-bit integer")
+    split_seed: int = setting(0, low=0, high=MAX_SEED, why="stored as a signed 64-bit integer")
+    data_dir: str | None = setting(None, min_len=1, max_len=MAX_PATH_CHARS, why="a path")
+    device: str = setting("cpu", min_len=1, max_len=100, why="cpu, cuda, cuda:N or auto")
+    stacking: str = setting("auto", choices=STACKING)
+    task: str | None = setting(None, min_len=1, max_len=MAX_PATH_CHARS,
+                               why="a built-in task or module:function")
 
     def __post_init__(self) -> None:
         from symalr.errors import DataError
         from symalr.train.data import canonical_name
 
+        check_fields(self)
         try:
-            dataset = canonical_name(str(self.dataset))
+            dataset = canonical_name(self.dataset)
         except DataError as err:
             raise ConfigError(f"dataset: {err}") from None
         object.__setattr__(self, "dataset", dataset)
-        if isinstance(self.optimizers, str) or not self.optimizers:
-            raise ConfigError("optimizers: give a non-empty list of optimizer names")
-        object.__setattr__(self, "optimizers", tuple(str(o) for o in self.optimizers))
-        positive = ("train_size", "val_size", "batch_size", "tune_epochs", "trial_epochs")
-        non_negative = ("tune_calls", "tune_initial_points", "trials", "seed", "split_seed")
-        for key in positive + non_negative:
-            value = getattr(self, key)
-            if value is None and key in ("train_size", "batch_size", "tune_epochs",
-                                         "trial_epochs"):
-                continue
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ConfigError(f"{key}: expected an integer, got {value!r}")
-            least = 1 if key in positive else 0
-            if value < least:
-                raise ConfigError(f"{key}: must be at least {least}, got {value}")
         if self.train_size is not None and self.train_size > self.full_train_size:
-            raise ConfigError(f"train_size: {self.train_size} is more than the "
-                              f"{self.full_train_size} training images of {self.dataset}")
-        if self.model is not None and not isinstance(self.model, str):
-            raise ConfigError(f"model: expected a model name, got {self.model!r}")
-        if self.task is not None and (not isinstance(self.task, str) or not self.task):
-            raise ConfigError(f"task: expected a task name or module:function, got "
-                              f"{self.task!r}")
+            raise bound_error("train_size", self.train_size,
+                              f"at most {self.full_train_size}, the training images of "
+                              f"{self.dataset}")
         if self.task is not None and (self.model is not None or self.train_size is not None):
             raise ConfigError("task: a task brings its own model and data; drop model and "
                               "train_size")
         check_device_name(self.device)
-        if self.stacking not in STACKING:
-            raise ConfigError(f"stacking: choose one of {', '.join(STACKING)}, got "
-                              f"{self.stacking!r}")
 
     @property
     def full_train_size(self) -> int:
@@ -181,17 +177,13 @@ def build_config(
     """The config of ``preset`` with ``overrides`` applied (keys of :class:`BenchConfig`;
     ``None`` values are ignored). ``where`` names the source in error messages."""
     if preset not in _PRESET_VALUES:
-        raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    values = dict(_PRESET_VALUES[preset])
-    if (overrides or {}).get("task") is not None:
-        values = {k: v for k, v in values.items() if k not in _PAPER_ONLY}
-    for key, value in (overrides or {}).items():
-        if key not in KEYS:
-            raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(KEYS)})")
-        if value is not None:
-            values[key] = value
-    if isinstance(values.get("optimizers"), list):
-        values["optimizers"] = tuple(values["optimizers"])
+        raise ConfigError(f"preset = {show(preset)}: expected one of "
+                          f"{', '.join(map(repr, PRESETS))}")
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    preset_values = dict(_PRESET_VALUES[preset])
+    if given.get("task") is not None:
+        preset_values = {k: v for k, v in preset_values.items() if k not in _PAPER_ONLY}
+    values = {**preset_values, **check_layer(BenchConfig, given, where)}
     try:
         return BenchConfig(**values)
     except ConfigError as err:
@@ -199,14 +191,20 @@ def build_config(
 
 
 def load_overrides(path: str | Path) -> dict[str, Any]:
-    """The overrides in a JSON config file (an object whose keys are :data:`KEYS`)."""
+    """The overrides in a JSON config file (an object whose keys are :data:`KEYS`), read as a
+    regular file of at most 1 MiB of UTF-8; every failure is a one-line :class:`ConfigError`."""
+    from symalr.evolve.config import _read_config_text
+
     where = str(path)
+    text = _read_config_text(Path(path), "benchmark config file")
     try:
-        data = json.loads(Path(path).read_text())
-    except OSError as err:
-        raise ConfigError(f"{where}: cannot read ({err.strerror})") from None
+        data = json.loads(text)
     except json.JSONDecodeError as err:
         raise ConfigError(f"{where}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: invalid JSON: nested too deeply") from None
+    except ValueError:  # Python's limit on the digits of an integer literal
+        raise ConfigError(f"{where}: invalid JSON: a number has too many digits") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: a benchmark config must be a JSON object")
     return data

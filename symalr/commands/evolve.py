@@ -85,21 +85,35 @@ def flag_settings(args: argparse.Namespace) -> dict:
     return out
 
 
-def check_data(fitness) -> None:
-    """Find and verify the data set now (DataError), before anything is written."""
+def check_data(fitness, where: str = "configuration") -> None:
+    """Find and verify the data set now (DataError), and check that ``fitness.splits`` fits
+    its training images (ConfigError naming ``where``), before anything is written."""
+    from symalr.settings import bound_error
     from symalr.train.data import canonical_name, load_raw
 
-    load_raw(canonical_name(fitness.dataset), fitness.data_dir)
+    raw = load_raw(canonical_name(fitness.dataset), fitness.data_dir)
+    available = len(raw.train_y)
+    if sum(fitness.splits) > available:
+        raise bound_error("fitness.splits", list(fitness.splits),
+                          f"sizes adding up to at most {available}, the training images of "
+                          f"{raw.name}", where)
 
 
-def _prepare(config):
-    """Grammar and seed genotypes of ``config``; data checked (all user errors raise here)."""
+def _prepare(config, where: str):
+    """Grammar and seed genotypes of ``config``; the SGE settings checked against the grammar
+    and the data checked (all user errors raise here; ``where`` names the configuration)."""
+    from symalr.errors import ConfigError
     from symalr.evolve.seeds import seed_genotypes
     from symalr.grammar import load_grammar
+    from symalr.sge import check_against_grammar
 
     grammar = load_grammar(config.grammar)
+    try:
+        check_against_grammar(config.sge, grammar)
+    except ConfigError as err:
+        raise ConfigError(f"{where}: {err}") from None
     seeds = seed_genotypes(grammar, config.seed_with, config.sge.max_depth)
-    check_data(config.fitness)
+    check_data(config.fitness, where)
     return grammar, seeds
 
 
@@ -109,7 +123,12 @@ def default_db(seed: int) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from symalr.errors import ConfigError
-    from symalr.evolve.config import config_from_dict, resolve_config, with_overrides
+    from symalr.evolve.config import (
+        config_from_dict,
+        resolve_config,
+        source_label,
+        with_overrides,
+    )
     from symalr.evolve.executors import make_executor
     from symalr.evolve.store import Store
 
@@ -125,10 +144,10 @@ def run(args: argparse.Namespace) -> int:
         plans = []
         for batch in batches:
             runs = [r for r in todo if r.batch == batch]
-            config = with_overrides(
-                config_from_dict(runs[0].config, f"{args.resume}: run {runs[0].run_id}"),
-                flags, _RESUMABLE, _FIXED)
-            plans.append((config, [r.run_id for r in runs], *_prepare(config)))
+            where = f"{args.resume}: run {runs[0].run_id}"
+            config = with_overrides(config_from_dict(runs[0].config, where),
+                                    flags, _RESUMABLE, _FIXED)
+            plans.append((config, [r.run_id for r in runs], *_prepare(config, where)))
         db_path = args.resume
         if not plans:
             print(f"symalr: {db_path}: every run has finished; nothing to resume",
@@ -138,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
         db_path = args.db or default_db(config.seed)
         if db_path.exists():
             Store.open(db_path, readonly=True).close()  # refuses foreign files untouched
-        grammar, seeds = _prepare(config)
+        grammar, seeds = _prepare(config, source_label(config.preset, args.config, bool(flags)))
         plans = [(config, None, grammar, seeds)]
 
     with contextlib.ExitStack() as stack:

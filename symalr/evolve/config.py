@@ -29,22 +29,27 @@ TOML files of the same shape shipped in ``symalr/evolve/presets/``. Shape::
 
 TOML has no null: a field that may be ``None`` takes the string ``"none"``. ``fitness.seed``
 defaults to ``seed``, and ``fitness.threads`` to 1 (so results do not depend on the number of
-workers). Unknown keys and bad values raise :class:`~symalr.errors.ConfigError` naming the key
-and where it came from.
+workers). Every key is declared with its type and bounds (:mod:`symalr.settings`; the table is
+in docs/inputs.md); unknown keys and bad values raise :class:`~symalr.errors.ConfigError`, one
+line naming where the value came from (file, ``flags`` or preset), the key, the value and the
+bound. Config files are read as regular files of at most 1 MiB of UTF-8.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import re
+import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from symalr import settings
 from symalr.errors import ConfigError
+from symalr.settings import MAX_PATH_CHARS, MAX_SEED, bound_error, check_fields, setting
 from symalr.sge.engine import SGEConfig
 from symalr.train import config as fitness_config
 from symalr.train.config import FitnessConfig
@@ -57,6 +62,8 @@ except ModuleNotFoundError:  # Python 3.10
 
 PRESETS = ("default", "paper")
 EXECUTORS = ("local", "ray", "inline")
+#: Largest config file read (the shipped presets are under 2 KB).
+MAX_CONFIG_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -64,50 +71,40 @@ class ExecutorConfig:
     """Where evaluations run (see the module docstring). Not part of the search: it may
     change when a run is resumed without changing any result."""
 
-    kind: str = "local"
-    workers: int = 0
-    address: str = ""
-    max_retries: int = 2
-    timeout_s: float = 0.0
-    stacking: str = "auto"
-    max_stack: int = 0
+    kind: str = setting("local", choices=EXECUTORS)
+    workers: int = setting(0, low=0, high=1024, why="processes; 0: every usable core")
+    address: str = setting("", max_len=1000, why="a Ray address; '' starts a local Ray")
+    max_retries: int = setting(2, low=0, high=100, why="re-runs of a lost evaluation")
+    timeout_s: float = setting(0.0, low=0, high=1_000_000, why="seconds, about 11 days; 0: none")
+    stacking: str = setting("auto", choices=STACKING)
+    max_stack: int = setting(0, low=0, high=10_000, why="models per stack; 0: measured budget")
 
     def __post_init__(self) -> None:
-        if self.kind not in EXECUTORS:
-            raise ConfigError(f"executor.kind = {self.kind!r}: choose one of {', '.join(EXECUTORS)}")
-        if self.workers < 0:
-            raise ConfigError(f"executor.workers = {self.workers}: must be >= 0 (0: all cores)")
-        if self.max_retries < 0:
-            raise ConfigError(f"executor.max_retries = {self.max_retries}: must be >= 0")
-        if not self.timeout_s >= 0:
-            raise ConfigError(f"executor.timeout_s = {self.timeout_s}: must be >= 0 (0: none)")
-        if self.stacking not in STACKING:
-            raise ConfigError(f"executor.stacking = {self.stacking!r}: choose "
-                              f"{', '.join(STACKING)}")
-        if self.max_stack < 0:
-            raise ConfigError(f"executor.max_stack = {self.max_stack}: must be >= 0 "
-                              f"(0: measured memory budget)")
+        check_fields(self, "executor.")
 
 
 @dataclass(frozen=True)
 class EvolveConfig:
-    """A resolved experiment configuration (see the module docstring)."""
+    """A resolved experiment configuration (see the module docstring). Every field is
+    declared with its bounds (see docs/inputs.md); besides them, ``seed_with`` may not name
+    more individuals than ``sge.population_size``."""
 
-    preset: str = "default"
-    runs: int = 1
-    seed: int = 0
-    grammar: str = "alr"
-    seed_with: tuple[str, ...] = ()
-    share_cache: bool = True
+    preset: str = setting("default", choices=PRESETS)
+    runs: int = setting(1, low=1, high=1000, why="each run is a whole evolution; paper: 9")
+    seed: int = setting(0, low=0, high=MAX_SEED, why="stored as a signed 64-bit integer")
+    grammar: str = setting("alr", min_len=1, max_len=MAX_PATH_CHARS, why="a name or a path")
+    seed_with: tuple[str, ...] = setting((), max_len=10_000, why="at most population_size")
+    share_cache: bool = setting(True)
     sge: SGEConfig = field(default_factory=SGEConfig)
     fitness: FitnessConfig = field(default_factory=FitnessConfig)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
 
     def __post_init__(self) -> None:
-        if self.runs < 1:
-            raise ConfigError(f"runs = {self.runs}: must be >= 1")
-        if self.seed < 0:
-            raise ConfigError(f"seed = {self.seed}: must be >= 0")
+        check_fields(self)
+        if len(self.seed_with) > self.sge.population_size:
+            raise bound_error("seed_with", list(self.seed_with),
+                              f"at most sge.population_size = {self.sge.population_size} "
+                              f"names")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; :func:`config_from_dict` inverts it."""
@@ -131,132 +128,117 @@ class EvolveConfig:
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
-# ------------------------------------------------------------------------- schema
+# ------------------------------------------------------------------------- layers
 
-_TOP = {"preset": "str", "runs": "int", "seed": "int", "grammar": "str",
-        "seed_with": "list[str]", "share_cache": "bool"}
-_SECTIONS = {"sge": SGEConfig, "fitness": FitnessConfig, "executor": ExecutorConfig}
-_EXTRA = {"fitness": {"preset": "str"}}
-
-
-def _section_types(name: str) -> dict[str, str]:
-    types = {f.name: str(f.type) for f in dataclasses.fields(_SECTIONS[name])}
-    types.update(_EXTRA.get(name, {}))
-    return types
-
-
-def _check_value(key: str, value: Any, kind: str, where: str) -> Any:
-    """``value`` converted to the field type ``kind`` (an annotation string)."""
-
-    def bad(expected: str) -> ConfigError:
-        return ConfigError(f"{where}: {key} = {value!r}: expected {expected}")
-
-    if kind == "MutationRate":
-        if isinstance(value, Mapping):
-            return {str(k): _check_value(f"{key}.{k}", v, "float", where) for k, v in value.items()}
-        return _check_value(key, value, "float", where)
-    if kind.endswith(" | None"):
-        if value is None or isinstance(value, str) and value.lower() == "none":
-            return None
-        return _check_value(key, value, kind[: -len(" | None")], where)
-    if kind == "str | bool":
-        if isinstance(value, (str, bool)):
-            return value
-        raise bad("a string or a boolean")
-    if kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad("an integer")
-        return value
-    if kind == "float":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise bad("a number")
-        return float(value)
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise bad("true or false")
-        return value
-    if kind == "str":
-        if not isinstance(value, str):
-            raise bad("a string")
-        return value
-    match = re.fullmatch(r"(?:tuple|list)\[(\w+)(?:, \w+)*(, \.\.\.)?\]", kind)
-    if match:
-        if not isinstance(value, (list, tuple)):
-            raise bad("a list")
-        items = [_check_value(f"{key}[{i}]", v, match.group(1), where) for i, v in enumerate(value)]
-        arity = kind.count(",") + 1
-        if kind.startswith("tuple") and not match.group(2) and len(items) != arity:
-            raise bad(f"a list of {arity}")
-        return items
-    raise ConfigError(f"{where}: {key}: unsupported setting type {kind}")  # a schema bug
+_FITNESS_PRESET = settings.Limits(choices=tuple(fitness_config.PRESETS))
 
 
 def check_layer(data: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """One configuration layer with every key known and every value of the right type.
+    """One configuration layer with every key known and every value of the right type and
+    within its bounds (:mod:`symalr.settings`); ``where`` names its source in errors.
 
-    Returns a normalised copy (lists for tuples, ``None`` for ``"none"``)."""
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if key in _TOP:
-            out[key] = _check_value(key, value, _TOP[key], where)
-        elif key in _SECTIONS:
-            if not isinstance(value, Mapping):
-                raise ConfigError(f"{where}: {key} must be a table ([{key}])")
-            types = _section_types(key)
-            section = {}
-            for sub, v in value.items():
-                if sub not in types:
-                    raise ConfigError(f"{where}: unknown key {key}.{sub} "
-                                      f"(known in [{key}]: {', '.join(sorted(types))})")
-                section[sub] = _check_value(f"{key}.{sub}", v, types[sub], where)
-            out[key] = section
-        else:
-            known = sorted([*_TOP, *_SECTIONS])
-            raise ConfigError(f"{where}: unknown key {key} (known: {', '.join(known)})")
+    Returns a normalised copy (tuples for lists, ``None`` for ``"none"``). ``fitness.preset``
+    (the fitness base, ``proxy`` or ``paper``) is the one key that is not a field."""
+    fitness = data.get("fitness") if isinstance(data, Mapping) else None
+    base = None
+    if isinstance(fitness, Mapping) and "preset" in fitness:
+        fitness = dict(fitness)
+        base = settings.check_value("fitness.preset", fitness.pop("preset"), str,
+                                    _FITNESS_PRESET, where)
+        data = {**data, "fitness": fitness}
+    out = settings.check_layer(EvolveConfig, data, where)
+    if base is not None:
+        out["fitness"]["preset"] = base
     return out
 
 
 def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in top.items():
-        if key in _SECTIONS and isinstance(out.get(key), Mapping):
+        if key in ("sge", "fitness", "executor") and isinstance(out.get(key), Mapping):
             out[key] = {**out[key], **value}
         else:
             out[key] = value
     return out
 
 
+def _read_config_text(path: Path, what: str = "config file",
+                      max_bytes: int = MAX_CONFIG_BYTES) -> str:
+    """The text of the regular file ``path``: at most ``max_bytes`` bytes of UTF-8 (a BOM is
+    allowed). Directories, FIFOs and devices are refused without being opened (and the opened
+    file is checked again, non-blocking, in case it was replaced by a FIFO meanwhile). Every
+    failure is a one-line :class:`ConfigError` naming ``path``."""
+    try:
+        regular = stat.S_ISREG(os.stat(path).st_mode)  # a device is never even opened
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)) if regular else -1
+    except (OSError, ValueError) as err:
+        reason = getattr(err, "strerror", None) or str(err)
+        raise ConfigError(f"{path}: cannot read {what} ({reason})") from None
+    if not regular:
+        raise ConfigError(f"{path}: cannot read {what}: not a regular file")
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced since the check above
+            raise ConfigError(f"{path}: cannot read {what}: not a regular file")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= max_bytes:
+            chunk = os.read(fd, min(1 << 16, max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read {what} ({err.strerror})") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > max_bytes:
+        raise ConfigError(f"{path}: {what} is larger than {max_bytes:_} bytes")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: {what} is not UTF-8 text (byte {err.start})") from None
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     """A config file's checked layer."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read config file ({err.strerror})") from None
+    text = _read_config_text(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: invalid TOML: {err}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
+    except ValueError:  # Python's limit on the digits of an integer literal
+        raise ConfigError(f"{path}: invalid TOML: a number has too many digits") from None
     return check_layer(data, str(path))
 
 
 def preset_layer(name: str) -> dict[str, Any]:
     """The checked layer of a shipped preset."""
     if name not in PRESETS:
-        raise ConfigError(f"preset = {name!r}: choose one of {', '.join(PRESETS)}")
+        raise ConfigError(f"preset = {settings.show(name)}: expected one of "
+                          f"{', '.join(map(repr, PRESETS))}")
     text = resources.files("symalr.evolve").joinpath(f"presets/{name}.toml").read_text()
     return check_layer(tomllib.loads(text), f"preset {name}")
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
-    """``KEY=VALUE`` from ``--set``: VALUE is read as a TOML value, else taken as a string."""
+    """``KEY=VALUE`` from ``--set``: VALUE is read as a TOML value, else taken as a string.
+    The value is checked later, with the other flags, against the same schema as files."""
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. sge.generations=20")
+        raise ConfigError(f"--set {settings.show(text)}: expected KEY=VALUE, e.g. "
+                          f"sge.generations=20")
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw.strip()
+    except RecursionError:
+        raise ConfigError(f"--set {key}: the value is nested too deeply") from None
+    except ValueError:  # Python's limit on the digits of an integer literal
+        raise ConfigError(f"--set {key}: the value has a number with too many digits") from None
     return key, value
 
 
@@ -268,7 +250,7 @@ def nest(assignments: Mapping[str, Any]) -> dict[str, Any]:
         if dot:
             out.setdefault(section, {})
             if not isinstance(out[section], dict):
-                raise ConfigError(f"{key}: {section} is not a table")
+                raise ConfigError(f"flags: {key}: {section} is not a table")
             out[section][sub] = value
         else:
             out[key] = value
@@ -288,30 +270,36 @@ def resolve_config(
     name = preset or flag_layer.get("preset") or file_layer.get("preset") or "default"
     merged = _merge(_merge(preset_layer(name), file_layer), flag_layer)
     merged["preset"] = name
-    return build_config(merged, f"{name} preset + " + (str(config_file) if config_file else "flags"))
+    return build_config(merged, source_label(name, config_file, bool(flags)))
+
+
+def source_label(preset: str, config_file: Path | None, flags: bool) -> str:
+    """How errors name a merged configuration: ``preset default + c.toml + flags``."""
+    parts = [f"preset {preset}"]
+    if config_file is not None:
+        parts.append(str(config_file))
+    if flags:
+        parts.append("flags")
+    return " + ".join(parts)
 
 
 def build_config(data: Mapping[str, Any], where: str) -> EvolveConfig:
-    """An :class:`EvolveConfig` from a checked, merged layer (fills the evolve defaults of
-    ``fitness.seed`` and ``fitness.threads``)."""
+    """An :class:`EvolveConfig` from a merged layer (fills the evolve defaults of
+    ``fitness.seed`` and ``fitness.threads``). Errors are one line starting with ``where``."""
     data = check_layer(data, where)
     fitness = dict(data.get("fitness", {}))
     base = fitness.pop("preset", None)
     fitness.setdefault("seed", data.get("seed", 0))
     fitness.setdefault("threads", 1)
-    if isinstance(fitness.get("splits"), list):
-        fitness["splits"] = tuple(fitness["splits"])
+    if base:
+        fitness = {**fitness_config.to_dict(fitness_config.PRESETS[base]), **fitness}
     try:
-        fit = fitness_config.preset(base, **fitness) if base else fitness_config.from_dict(fitness)
-    except ConfigError as err:
-        raise ConfigError(f"{where}: fitness: {err}") from None
-    sge = dict(data.get("sge", {}))
-    try:
-        sge_config = SGEConfig(**sge)
-        executor = ExecutorConfig(**data.get("executor", {}))
-        top = {k: data[k] for k in _TOP if k in data}
-        top["seed_with"] = tuple(top.get("seed_with", ()))
-        return EvolveConfig(**top, sge=sge_config, fitness=fit, executor=executor)
+        return EvolveConfig(
+            **{k: v for k, v in data.items() if k not in ("sge", "fitness", "executor")},
+            sge=SGEConfig(**data.get("sge", {})),
+            fitness=FitnessConfig(**fitness),
+            executor=ExecutorConfig(**data.get("executor", {})),
+        )
     except ConfigError as err:
         raise ConfigError(f"{where}: {err}") from None
 

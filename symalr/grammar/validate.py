@@ -2,23 +2,26 @@
 
 Two stages, so that one mistake is reported once and not through its consequences:
 
+0. bounds (:mod:`symalr.grammar.limits`): rule and alternative counts;
 1. local checks, per rule and alternative: empty grammar, duplicate rule (at the second
    definition), empty alternative, undefined non-terminal (at its use), and the grammar
    language inside terminals (see :func:`language_issues`);
 2. global checks, only when stage 1 found nothing: non-terminals unreachable from the start
-   symbol, and non-terminals with no finite derivation (at their rule).
+   symbol, and the non-terminals that *cause* infinite derivations (at their rule): those
+   whose every alternative needs their own group again (:func:`unfinishable_cores`), not the
+   rules that merely use them.
 
 Within a stage the issue with the smallest (line, column) wins, so the report is deterministic.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from symalr import ops
 from symalr.errors import GrammarError
-from symalr.grammar.analysis import min_depths, reachable
+from symalr.grammar.analysis import MinDepths, min_depths, reachable, unfinishable_cores
+from symalr.grammar.limits import MAX_ALTERNATIVES, MAX_ALTERNATIVES_PER_RULE, MAX_RULES
 from symalr.grammar.parse import BAD, DEFINE, IDENT, PUNCT, lex_terminal
 from symalr.types import Grammar, Production
 
@@ -218,10 +221,9 @@ def _local_issues(grammar: Grammar) -> list[Issue]:
     return issues
 
 
-def _global_issues(grammar: Grammar) -> list[Issue]:
+def _global_issues(grammar: Grammar, depths: MinDepths) -> list[Issue]:
     issues: list[Issue] = []
     live = reachable(grammar)
-    depth, _ = min_depths(grammar)
     for rule in grammar.rules:
         if rule.name not in live:
             issues.append(
@@ -232,20 +234,50 @@ def _global_issues(grammar: Grammar) -> list[Issue]:
                     f"symbol <{grammar.start}>: use it or remove it",
                 )
             )
-        if depth[rule.name] == math.inf:
-            issues.append(
-                Issue(
-                    rule.line,
-                    rule.col,
-                    f"non-terminal <{rule.name}> has no finite derivation: "
-                    "give it an alternative that does not recurse",
-                )
-            )
+    lines = {rule.name: rule for rule in grammar.rules}
+    for core in unfinishable_cores(grammar, depths[0]):
+        for nt in core:
+            issues.append(Issue(lines[nt].line, lines[nt].col, _unfinishable(nt, core)))
     return issues
 
 
-def validate(grammar: Grammar) -> None:
-    """Raise :class:`GrammarError` for the first problem in file order (see module doc)."""
+def _unfinishable(nt: str, core: list[str]) -> str:
+    """The message of a non-terminal whose every alternative needs its own group again."""
+    if len(core) == 1:
+        return (
+            f"non-terminal <{nt}> has no finite derivation: every alternative needs "
+            f"<{nt}> again (give it an alternative that does not recurse)"
+        )
+    names = ", ".join(f"<{n}>" for n in core[:6]) + (", ..." if len(core) > 6 else "")
+    return (
+        f"non-terminal <{nt}> has no finite derivation: every alternative of {names} needs "
+        "one of them again (give one an alternative that does not recurse)"
+    )
+
+
+def _limit_issue(grammar: Grammar) -> Issue | None:
+    """The first place where the grammar exceeds a bound of :mod:`symalr.grammar.limits`."""
+    if len(grammar.rules) > MAX_RULES:
+        rule = grammar.rules[MAX_RULES]
+        return Issue(rule.line, rule.col, f"too many rules: at most {MAX_RULES:_} allowed")
+    total = 0
+    for rule in grammar.rules:
+        if len(rule.productions) > MAX_ALTERNATIVES_PER_RULE:
+            prod = rule.productions[MAX_ALTERNATIVES_PER_RULE]
+            return Issue(prod.line, prod.col, f"too many alternatives in <{rule.name}>: at most "
+                                              f"{MAX_ALTERNATIVES_PER_RULE:_} allowed")
+        if total + len(rule.productions) > MAX_ALTERNATIVES:
+            prod = rule.productions[MAX_ALTERNATIVES - total]
+            return Issue(prod.line, prod.col, f"too many alternatives: at most "
+                                              f"{MAX_ALTERNATIVES:_} in a grammar")
+        total += len(rule.productions)
+    return None
+
+
+def validate(grammar: Grammar) -> MinDepths:
+    """Raise :class:`GrammarError` for the first problem in file order (see module doc).
+    Every stage is linear (up to a log factor) in the size of the grammar. Returns the
+    grammar's :func:`~symalr.grammar.analysis.min_depths`, for :func:`analyse` to reuse."""
     if not grammar.rules:
         raise GrammarError(
             "empty grammar: no rules (a grammar starts with '<name> ::= ...')",
@@ -253,8 +285,16 @@ def validate(grammar: Grammar) -> None:
             1,
             1,
         )
-    for stage in (_local_issues, _global_issues):
-        issues = stage(grammar)
-        if issues:
-            first = min(issues)
-            raise GrammarError(first.message, grammar.path, first.line, first.col)
+    over = _limit_issue(grammar)
+    if over is not None:
+        raise GrammarError(over.message, grammar.path, over.line, over.col)
+    _raise_first(grammar, _local_issues(grammar))
+    depths = min_depths(grammar)
+    _raise_first(grammar, _global_issues(grammar, depths))
+    return depths
+
+
+def _raise_first(grammar: Grammar, issues: list[Issue]) -> None:
+    if issues:
+        first = min(issues)
+        raise GrammarError(first.message, grammar.path, first.line, first.col)

@@ -12,20 +12,23 @@ from symalr.sge.engine import (
     OPERATORS,
     Individual,
     SGEConfig,
+    check_against_grammar,
     evaluate_population,
     evolve,
     initial_population,
     next_generation,
 )
 from symalr.sge.initialise import random_genotype, random_population
-from symalr.sge.mapping import map_genotype, validate_genotype
+from symalr.sge.mapping import MAX_DEPTH, map_genotype, validate_genotype
 from symalr.sge.operators import crossover, elite_indices, mutate, tournament
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",
+    "MAX_DEPTH",
     "OPERATORS",
     "Individual",
     "SGEConfig",
+    "check_against_grammar",
     "crossover",
     "elite_indices",
     "evaluate_population",

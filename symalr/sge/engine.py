@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from symalr.errors import ConfigError
+from symalr.settings import bound_error, check_fields, setting, show
 from symalr.sge.initialise import random_genotype
-from symalr.sge.mapping import check_max_depth, map_genotype
+from symalr.sge.mapping import MAX_DEPTH, check_max_depth, map_genotype
 from symalr.sge.operators import MutationRate, crossover, elite_indices, mutate, tournament
 from symalr.types import Genotype, Grammar
 
@@ -54,49 +55,70 @@ class Individual:
     operator: str = "init"
 
 
+#: Most non-terminals a per-non-terminal mutation-rate table may name (the grammar limit,
+#: :data:`symalr.grammar.limits.MAX_RULES`; repeated here because this package loads no Lark).
+MAX_RATE_TABLE = 50_000
+
+
 @dataclass(frozen=True)
 class SGEConfig:
-    """Evolution parameters. Defaults are the paper's Table 1 (SPEC §7) and SGE's depths.
+    """Evolution parameters. Defaults are the paper's Table 1 and SGE's depths; every field
+    is declared with its bounds (:func:`symalr.settings.setting`, see docs/inputs.md).
 
     ``generations`` counts breeding steps after the initial population. ``mutation_rate`` is the
-    per-expressed-codon probability, one float or per non-terminal. ``min_init_depth`` None
-    means no lower bound at initialisation.
+    per-expressed-codon probability, one float or per non-terminal (checked against a grammar by
+    :func:`check_against_grammar`). ``min_init_depth`` None means no lower bound at
+    initialisation. Besides the per-field bounds: ``tournament_size <= population_size``,
+    ``elitism < population_size`` and ``min_init_depth <= max_depth``.
     """
 
-    population_size: int = 20
-    generations: int = 1500
-    tournament_size: int = 5
-    crossover_rate: float = 0.9
-    mutation_rate: MutationRate = 0.15
-    elitism: int = 1
-    max_depth: int = DEFAULT_MAX_DEPTH
-    min_init_depth: int | None = 6
+    population_size: int = setting(
+        20, low=2, high=10_000,
+        why="a generation is held in memory and evaluated as one batch; the paper uses 20")
+    generations: int = setting(
+        1500, low=0, high=1_000_000, why="each generation is a stored row per individual; "
+        "the paper uses 1,500")
+    tournament_size: int = setting(5, low=1, high=10_000, why="at most population_size")
+    crossover_rate: float = setting(0.9, low=0, high=1, why="a probability")
+    mutation_rate: MutationRate = setting(
+        0.15, low=0, high=1, max_len=MAX_RATE_TABLE,
+        why="a probability, or a table of them per non-terminal of the grammar")
+    elitism: int = setting(1, low=0, high=9_999, why="below population_size")
+    max_depth: int = setting(
+        DEFAULT_MAX_DEPTH, low=1, high=MAX_DEPTH,
+        why="SGE's 17 fits the evolved ADES (depth 12); deeper trees only bloat, and the "
+        "mapper recurses once per level")
+    min_init_depth: int | None = setting(6, low=1, high=MAX_DEPTH, why="at most max_depth")
 
     def __post_init__(self) -> None:
-        def bad(name: str, rule: str) -> ConfigError:
-            return ConfigError(f"sge.{name} = {getattr(self, name)!r}: {rule}")
-
-        for name in ("population_size", "tournament_size", "max_depth"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise bad(name, "must be an integer >= 1")
-        for name in ("generations", "elitism"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise bad(name, "must be an integer >= 0")
-        if self.elitism >= self.population_size:
-            raise bad("elitism", "must be below population_size")
-        if not 0.0 <= self.crossover_rate <= 1.0:
-            raise bad("crossover_rate", "must lie in [0, 1]")
-        rates = self.mutation_rate
-        values = rates.values() if isinstance(rates, Mapping) else [rates]
-        if not all(0.0 <= float(p) <= 1.0 for p in values):
-            raise bad("mutation_rate", "must lie in [0, 1]")
+        check_fields(self, "sge.")
+        size = self.population_size
+        if self.tournament_size > size:
+            raise bound_error("sge.tournament_size", self.tournament_size,
+                              f"at most sge.population_size = {size}")
+        if self.elitism >= size:
+            raise bound_error("sge.elitism", self.elitism,
+                              f"below sge.population_size = {size}")
         low = self.min_init_depth
-        if low is not None and (isinstance(low, bool) or not isinstance(low, int) or low < 1):
-            raise bad("min_init_depth", "must be None or an integer >= 1")
         if low is not None and low > self.max_depth:
-            raise bad("min_init_depth", f"must not exceed max_depth {self.max_depth}")
+            raise bound_error("sge.min_init_depth", low,
+                              f"at most sge.max_depth = {self.max_depth}")
+
+
+def check_against_grammar(config: SGEConfig, grammar: Grammar) -> None:
+    """Raise :class:`ConfigError` unless ``config`` fits ``grammar``: ``max_depth`` at least the
+    grammar's minimum tree depth, and every key of a mutation-rate table a non-terminal."""
+    check_max_depth(grammar, config.max_depth)
+    rates = config.mutation_rate
+    if isinstance(rates, Mapping):
+        names = set(grammar.nonterminals)
+        for nt in rates:
+            if nt not in names:
+                some = ", ".join(grammar.nonterminals[:12])
+                more = ", ..." if len(names) > 12 else ""
+                raise ConfigError(f"sge.mutation_rate.{show(nt)[1:-1]}: <{show(nt)[1:-1]}> is "
+                                  f"not a non-terminal of grammar {grammar.path} "
+                                  f"(its non-terminals: {some}{more})")
 
 
 def _individual(
@@ -123,7 +145,7 @@ def initial_population(
     :func:`symalr.sge.inverse.parse_phenotype`); it must map exactly, without repair, within
     ``max_depth`` (else :class:`~symalr.errors.GenotypeError`).
     """
-    check_max_depth(grammar, config.max_depth)
+    check_against_grammar(config, grammar)
     if len(seeds) > config.population_size:
         raise ConfigError(
             f"{len(seeds)} seed individuals do not fit a population of {config.population_size}"

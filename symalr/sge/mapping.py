@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from numbers import Integral
 
 import numpy as np
@@ -28,6 +28,11 @@ import numpy as np
 from symalr.errors import ConfigError, GenotypeError
 from symalr.sge.grammar_cache import per_grammar
 from symalr.types import Derivation, Genotype, Grammar
+
+#: The deepest tree any mapping, initialisation or operator builds. The mapper, the grower and
+#: the mutation walk recurse once per tree level, so this also bounds their Python recursion
+#: (far below the interpreter's limit of 1,000 frames). SGE's default is 17.
+MAX_DEPTH = 64
 
 #: A production as the mapper sees it: per symbol, ``(is_nonterminal, text)``.
 Symbols = tuple[tuple[bool, str], ...]
@@ -44,9 +49,12 @@ class GrammarTables:
       leads to recursion); ``nt_max_depth[nt]`` the same for the non-terminal;
     - ``leaves[nt][i]``: the (shared, immutable) tree node of an all-terminal alternative, else
       None;
-    - ``by_budget[nt][b]``: the alternatives whose minimum depth is at most ``b`` (the depth
-      budget left at a node: ``max_depth - d + 1``), for ``b`` up to the largest minimum depth;
-      any larger budget allows every alternative (the last entry).
+    - ``top[nt]``: the largest minimum depth of ``nt``'s alternatives: any budget from there
+      on allows every alternative.
+
+    :meth:`allowed` memoises its answers (at most one per non-terminal and budget up to
+    :data:`MAX_DEPTH`), so a chain grammar whose minimum depths run into the thousands costs
+    nothing for budgets no mapping asks about.
     """
 
     grammar: Grammar
@@ -56,14 +64,20 @@ class GrammarTables:
     max_depth: Mapping[str, tuple[float, ...]]
     nt_max_depth: Mapping[str, float]
     leaves: Mapping[str, tuple[Derivation | None, ...]]
-    by_budget: Mapping[str, tuple[tuple[int, ...], ...]]
+    top: Mapping[str, int]
+    _memo: dict[tuple[str, int], tuple[int, ...]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     def allowed(self, nt: str, budget: int) -> tuple[int, ...]:
-        """Alternatives of ``nt`` that finish within ``budget`` levels (possibly none)."""
-        if budget < 0:
-            return ()
-        table = self.by_budget[nt]
-        return table[budget] if budget < len(table) else table[-1]
+        """Alternatives of ``nt`` that finish within ``budget`` levels (possibly none), in
+        index order."""
+        budget = min(budget, self.top[nt])
+        key = (nt, budget)
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = tuple(
+                i for i, d in enumerate(self.min_depth[nt]) if d <= budget)
+        return hit
 
 
 @per_grammar(maxsize=16)
@@ -91,12 +105,7 @@ def _build_tables(grammar: Grammar) -> GrammarTables:
         nt: tuple(1 + max((nt_max[c] for c in kids), default=0) for kids in children[nt])
         for nt in names
     }
-    by_budget = {}
-    for nt in names:
-        top = max(min_depth[nt], default=0)
-        by_budget[nt] = tuple(
-            tuple(i for i, d in enumerate(min_depth[nt]) if d <= b) for b in range(top + 1)
-        )
+    top = {nt: max(min_depth[nt], default=0) for nt in names}
     leaves = {
         nt: tuple(
             None if kids else Derivation(nt, i, tuple(text for _, text in productions[nt][i]))
@@ -105,26 +114,38 @@ def _build_tables(grammar: Grammar) -> GrammarTables:
         for nt in names
     }
     return GrammarTables(
-        grammar, productions, children, min_depth, max_depth, nt_max, leaves, by_budget
+        grammar, productions, children, min_depth, max_depth, nt_max, leaves, top
     )
 
 
 def _max_depths(
     children: Mapping[str, tuple[tuple[str, ...], ...]], recursive: frozenset[str]
 ) -> dict[str, float]:
-    """Largest derivation depth per non-terminal: infinite if it can reach a recursive one."""
-    out: dict[str, float] = {}
+    """Largest derivation depth per non-terminal: infinite if it can reach a recursive one.
 
-    def visit(nt: str) -> float:
-        if nt not in out:
+    Iterative depth-first post-order (no Python recursion, linear in the grammar's size): the
+    non-recursive part of the graph is acyclic, so every child is finished before its parent.
+    """
+    out: dict[str, float] = {}
+    for root in children:
+        if root in out:
+            continue
+        stack = [root]
+        while stack:
+            nt = stack[-1]
+            if nt in out:
+                stack.pop()
+                continue
             if nt in recursive:
                 out[nt] = math.inf
-            else:  # not on a cycle, so this recursion terminates
-                out[nt] = 1 + max((visit(c) for kids in children[nt] for c in kids), default=0)
-        return out[nt]
-
-    for nt in children:
-        visit(nt)
+                stack.pop()
+                continue
+            pending = [c for kids in children[nt] for c in kids if c not in out]
+            if pending:
+                stack.extend(pending)
+                continue
+            out[nt] = 1 + max((out[c] for kids in children[nt] for c in kids), default=0)
+            stack.pop()
     return out
 
 
@@ -135,13 +156,18 @@ def pick(rng: np.random.Generator, options: Sequence[int]) -> int:
 
 
 def check_max_depth(grammar: Grammar, max_depth: int) -> None:
-    """Raise :class:`ConfigError` unless the grammar's start symbol fits in ``max_depth``."""
+    """Raise :class:`ConfigError` unless ``max_depth`` is an integer from the grammar's minimum
+    tree depth up to :data:`MAX_DEPTH`."""
     need = grammar_tables(grammar).min_depth[grammar.start]
     least = min(need)
-    if isinstance(max_depth, bool) or not isinstance(max_depth, Integral) or max_depth < least:
+    if isinstance(max_depth, bool) or not isinstance(max_depth, Integral):
+        raise ConfigError(f"max_depth {max_depth!r}: expected an integer")
+    if max_depth < least:
         raise ConfigError(
             f"max_depth {max_depth!r}: grammar {grammar.path} needs a tree depth of at least {least}"
         )
+    if max_depth > MAX_DEPTH:
+        raise ConfigError(f"max_depth {max_depth!r}: at most {MAX_DEPTH}")
 
 
 def validate_genotype(grammar: Grammar, genotype: Genotype) -> None:

@@ -6,18 +6,30 @@ Imports nothing heavy: the evolve layer builds and stores configs without loadin
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 
 from symalr.errors import ConfigError
+from symalr.settings import (
+    MAX_PATH_CHARS,
+    MAX_SEED,
+    bound_error,
+    check_fields,
+    check_layer,
+    setting,
+)
 from symalr.train.early_stopping import MONITORS
 
 BACKENDS = ("torch", "tf")
+#: The largest official training set (Fashion-MNIST's 60,000 images; CIFAR-10 has 50,000 and
+#: is checked against its own size when split).
+MAX_TRAIN_IMAGES = 60_000
 
 
 @dataclass(frozen=True)
 class FitnessConfig:
-    """Every parameter of Algorithm 1 (defaults: the paper's).
+    """Every parameter of Algorithm 1 (defaults: the paper's). Each field is declared with its
+    bounds (:func:`symalr.settings.setting`, see docs/inputs.md); a bad value is a
+    :class:`ConfigError` naming ``fitness.<key>``.
 
     - ``dataset``/``model``: ``fashion-mnist`` or ``cifar-10``; ``mnist_cnn``, ``cifar_cnn``,
       ``mlp`` or ``small_cnn`` (:mod:`symalr.train.models`).
@@ -43,57 +55,42 @@ class FitnessConfig:
     - ``data_dir``: explicit data folder (else ``$SYMALR_DATA_DIR``, the cache, ...).
     """
 
-    dataset: str = "fashion-mnist"
-    model: str = "mnist_cnn"
-    splits: tuple[int, int, int] = (53_000, 3_500, 3_500)
-    n_evaluations: int = 5
-    batch_size: int = 1000
-    max_epochs: int = 100
-    patience: int | None = 5
-    monitor: str = "val_loss"
-    restore_best: bool = False
-    min_accuracy: float = 0.8
-    time_limit_s: float | None = None
-    seed: int = 0
-    backend: str = "torch"
-    device: str = "cpu"
-    compile: str | bool = "auto"
-    channels_last: bool = True
-    threads: int | None = None
-    data_dir: str | None = None
+    dataset: str = setting("fashion-mnist", min_len=1, max_len=100,
+                           why="a data set name, checked against the data sets when loaded")
+    model: str = setting("mnist_cnn", min_len=1, max_len=100, why="a model name")
+    splits: tuple[int, int, int] = setting(
+        (53_000, 3_500, 3_500), low=1, high=MAX_TRAIN_IMAGES,
+        why="images from the official training set: together at most its size")
+    n_evaluations: int = setting(5, low=1, high=100, why="at most splits[0] chunks; paper: 5")
+    batch_size: int = setting(1000, low=1, high=MAX_TRAIN_IMAGES, why="at most the data")
+    max_epochs: int = setting(100, low=1, high=10_000, why="paper: 100")
+    patience: int | None = setting(5, low=1, high=10_000, why="at most max_epochs is useful")
+    monitor: str = setting("val_loss", choices=MONITORS, why="what early stopping watches")
+    restore_best: bool = setting(False)
+    min_accuracy: float = setting(0.8, low=0, high=1, why="an accuracy")
+    time_limit_s: float | None = setting(
+        None, low=0.001, high=1_000_000, why="seconds; about 11 days at most")
+    seed: int = setting(0, low=0, high=MAX_SEED, why="stored as a signed 64-bit integer")
+    backend: str = setting("torch", choices=BACKENDS)
+    device: str = setting("cpu", min_len=1, max_len=100, why="cpu, cuda, cuda:N or auto")
+    compile: str | bool = setting("auto", choices=("auto", True, False))
+    channels_last: bool = setting(True)
+    threads: int | None = setting(None, low=1, high=1024, why="torch intra-op threads")
+    data_dir: str | None = setting(None, min_len=1, max_len=MAX_PATH_CHARS, why="a path")
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "splits", tuple(int(s) for s in self.splits))
-        if len(self.splits) != 3 or min(self.splits) < 1:
-            raise ConfigError(f"splits must be three positive sizes (training, validation, "
-                              f"fitness), got {self.splits}")
-        for key in ("n_evaluations", "batch_size", "max_epochs"):
-            if int(getattr(self, key)) < 1:
-                raise ConfigError(f"{key} must be at least 1, got {getattr(self, key)}")
+        check_fields(self, "fitness.")
+        if sum(self.splits) > MAX_TRAIN_IMAGES:
+            raise bound_error("fitness.splits", list(self.splits),
+                              f"sizes adding up to at most {MAX_TRAIN_IMAGES:_} (the largest "
+                              f"training set), not {sum(self.splits):_}")
         if self.splits[0] < self.n_evaluations:
-            raise ConfigError(f"cannot cut {self.splits[0]} training images into "
-                              f"{self.n_evaluations} chunks")
-        if self.patience is not None and self.patience < 1:
-            raise ConfigError(f"patience must be at least 1 or null, got {self.patience}")
-        if self.monitor not in MONITORS:
-            raise ConfigError(f"monitor must be one of {', '.join(MONITORS)}, got "
-                              f"{self.monitor!r}")
-        if self.backend not in BACKENDS:
-            raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got "
-                              f"{self.backend!r}")
-        if self.compile not in ("auto", True, False):
-            raise ConfigError(f"compile must be 'auto', true or false, got {self.compile!r}")
-        if not 0.0 <= self.min_accuracy <= 1.0:
-            raise ConfigError(f"min_accuracy must lie in [0, 1], got {self.min_accuracy}")
-        if self.time_limit_s is not None and not (self.time_limit_s > 0
-                                                  and math.isfinite(self.time_limit_s)):
-            raise ConfigError(f"time_limit_s must be a positive number or null, got "
-                              f"{self.time_limit_s}")
+            raise bound_error("fitness.n_evaluations", self.n_evaluations,
+                              f"at most fitness.splits[0] = {self.splits[0]} (one chunk of "
+                              f"training images each)")
         from symalr.train.device import check_device_name
 
-        check_device_name(self.device)
-        if self.threads is not None and self.threads < 1:
-            raise ConfigError(f"threads must be at least 1 or null, got {self.threads}")
+        check_device_name(self.device, "fitness.device")
 
     @property
     def chunk_size(self) -> int:
@@ -116,15 +113,7 @@ def from_dict(data: dict) -> FitnessConfig:
     """The config a :func:`to_dict` dict describes; keys left out take their defaults.
 
     Raises :class:`ConfigError` naming an unknown key or a bad value."""
-    known = {f.name for f in dataclasses.fields(FitnessConfig)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(f"unknown fitness setting {unknown[0]!r}; known: "
-                          f"{', '.join(sorted(known))}")
-    try:
-        return FitnessConfig(**data)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"bad fitness setting: {err}") from None
+    return FitnessConfig(**check_layer(FitnessConfig, data, "fitness settings", "fitness."))
 
 
 #: ``paper``: Algorithm 1 as published (mnist_cnn, 53,000/3,500/3,500, 5 x 10,600, batch

@@ -11,15 +11,16 @@ from __future__ import annotations
 import re
 
 from symalr.errors import ConfigError
+from symalr.settings import show
 
-_PATTERN = re.compile(r"^(cpu|auto|cuda(:\d+)?)$")
+_PATTERN = re.compile(r"cpu|auto|cuda(:\d{1,4})?")
 
 
-def check_device_name(name: str) -> str:
-    """``name`` if it is ``cpu``, ``auto``, ``cuda`` or ``cuda:N``; ConfigError otherwise.
-    Imports nothing heavy (configs are checked before torch is loaded)."""
-    if not isinstance(name, str) or not _PATTERN.match(name):
-        raise ConfigError(f"device must be cpu, cuda, cuda:N or auto, got {name!r}")
+def check_device_name(name: str, key: str = "device") -> str:
+    """``name`` if it is ``cpu``, ``auto``, ``cuda`` or ``cuda:N``; else a ConfigError naming
+    the setting ``key``. Imports nothing heavy (configs are checked before torch is loaded)."""
+    if not isinstance(name, str) or not _PATTERN.fullmatch(name):
+        raise ConfigError(f"{key} = {show(name)}: expected cpu, cuda, cuda:N or auto")
     return name
 
 

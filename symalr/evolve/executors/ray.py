@@ -15,6 +15,7 @@ submitted again here, up to ``max_retries`` times, so the accounting is the loca
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator, Sequence
 
@@ -43,6 +44,35 @@ _LOST = tuple(
 )
 
 
+#: Seconds to wait for a TCP connection to a cluster address before giving up.
+CONNECT_TIMEOUT_S = 5.0
+
+
+def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Raise a one-line :class:`~symalr.errors.ConfigError` unless something accepts TCP
+    connections at ``address`` (``host:port`` or ``ray://host:port``; ``auto`` and other forms
+    are left to Ray).
+
+    ``ray.init`` retries an unreachable cluster for many minutes (twenty GCS retries of
+    about half a minute each, measured with Ray 2.x), so a wrong address would look like a
+    hang; this check fails in at most ``timeout_s`` when nothing listens there. An address
+    where something else listens is still Ray's to refuse."""
+    target = address[len("ray://"):] if address.startswith("ray://") else address
+    host, sep, port = target.rpartition(":")
+    if not sep or not host:
+        return
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise errors.ConfigError(f"executor.address = {address!r}: expected host:port with a "
+                                 f"port in [1, 65535]")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise errors.ConfigError(f"executor.address = {address!r}: cannot join a Ray cluster "
+                                 f"there ({reason})") from None
+
+
 def _run_job(job: Job) -> tuple[str, object]:
     return call_job(job)
 
@@ -57,6 +87,8 @@ class RayExecutor(Executor):
         self.timeout_s = timeout_s
         self._owns = False
         if not ray.is_initialized():
+            if address:
+                check_reachable(address)
             try:
                 if address:
                     ray.init(address=address, include_dashboard=False, log_to_driver=False)
