@@ -54,3 +54,8 @@ class DataError(SymalrError):
 
 class StoreError(SymalrError):
     """An experiment database is unreadable, foreign, or inconsistent with the request."""
+
+
+class OutputError(SymalrError):
+    """A product file cannot be written (``PATH: cannot write (reason)``); any file that was
+    there before is left as it was."""

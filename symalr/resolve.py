@@ -57,11 +57,12 @@ def individual_spec(data: dict[str, Any], where: str, simplified: bool = True) -
 
 
 def load_json_optimizer(path: Path, simplified: bool = True) -> OptimizerSpec:
+    """The spec of a spec or individual JSON file (read by
+    :func:`symalr.fileio.read_input_text`: a regular UTF-8 file of bounded size)."""
+    from .fileio import read_input_text
+
     where = str(path)
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise UnknownOptimizerError(f"{where}: cannot read ({err.strerror})") from None
+    text = read_input_text(path, "optimizer file", UnknownOptimizerError)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:

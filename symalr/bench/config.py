@@ -169,12 +169,14 @@ def build_config(
 
 
 def load_overrides(path: str | Path) -> dict[str, Any]:
-    """The overrides in a JSON config file (an object whose keys are :data:`KEYS`)."""
+    """The overrides in a JSON config file (an object whose keys are :data:`KEYS`), read by
+    :func:`symalr.fileio.read_input_text` (a regular UTF-8 file of bounded size)."""
+    from symalr.fileio import read_input_text
+
     where = str(path)
+    text = read_input_text(path, "benchmark config", ConfigError)
     try:
-        data = json.loads(Path(path).read_text())
-    except OSError as err:
-        raise ConfigError(f"{where}: cannot read ({err.strerror})") from None
+        data = json.loads(text)
     except json.JSONDecodeError as err:
         raise ConfigError(f"{where}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
     if not isinstance(data, dict):
