@@ -133,7 +133,8 @@ class WriterLock:
     @classmethod
     def acquire(cls, path: Path, kind: str) -> WriterLock:
         """Lock the existing file ``path``; :class:`StoreError` at once if another writer
-        holds it (naming its pid when the system tells it) or the file cannot be opened."""
+        holds it (naming its pid when the system tells it), or the file or its folder cannot
+        be written (read-only media, permissions), or the file cannot be opened."""
         path = Path(path)
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
@@ -141,6 +142,10 @@ class WriterLock:
             raise StoreError(f"{path}: no such {kind}") from None
         except OSError as err:
             raise StoreError(f"{path}: cannot open ({err.strerror})") from None
+        if not writable(path):
+            os.close(fd)
+            raise StoreError(f"{path}: read-only; a writer needs write access to the {kind} "
+                             f"and its folder")
         return cls._locked(fd, path, kind)
 
     @classmethod
@@ -242,9 +247,6 @@ class Writer:
         lock = lock or WriterLock.acquire(path, kind)
         try:
             check(path)
-            if not writable(path):
-                raise StoreError(f"{path}: read-only; writing a {kind} needs write access to "
-                                 f"the file and its folder")
             return cls(cls._connect(path), lock, path)
         except sqlite3.DatabaseError as err:
             lock.release()

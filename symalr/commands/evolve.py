@@ -85,21 +85,17 @@ def flag_settings(args: argparse.Namespace) -> dict:
     return out
 
 
-def check_data(fitness) -> None:
-    """Find and verify the data set now (DataError), before anything is written."""
-    from symalr.train.data import canonical_name, load_raw
-
-    load_raw(canonical_name(fitness.dataset), fitness.data_dir)
-
-
 def _prepare(config):
-    """Grammar and seed genotypes of ``config``; data checked (all user errors raise here)."""
+    """Grammar and seed genotypes of ``config``, checked against the data, the grammar's
+    derivations and SQLite (:func:`symalr.evolve.preflight.check_experiment`): every user
+    error raises here, before a database is created or written."""
+    from symalr.evolve.preflight import check_experiment
     from symalr.evolve.seeds import seed_genotypes
     from symalr.grammar import load_grammar
 
     grammar = load_grammar(config.grammar)
     seeds = seed_genotypes(grammar, config.seed_with, config.sge.max_depth)
-    check_data(config.fitness)
+    check_experiment(config, grammar, seeds)
     return grammar, seeds
 
 
@@ -108,18 +104,28 @@ def default_db(seed: int) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    flags = flag_settings(args)
+    with contextlib.ExitStack() as stack:
+        return _run(args, flags, stack)
+
+
+def _run(args: argparse.Namespace, flags: dict, stack: contextlib.ExitStack) -> int:
     from symalr.errors import ConfigError
     from symalr.evolve.config import config_from_dict, resolve_config, with_overrides
     from symalr.evolve.executors import make_executor
+    from symalr.evolve.schema import KIND, check_database
     from symalr.evolve.store import Store
+    from symalr.sqlite_file import WriterLock
     from symalr.train.config import to_dict as fitness_dict
 
-    flags = flag_settings(args)
+    lock = None
     if args.resume is not None:
         fixed = [k for k in flags if not any(k == a or k.startswith(a + ".") for a in _RESUMABLE)]
         if fixed or args.config is not None or args.preset is not None:
             what = fixed[0] if fixed else ("--config" if args.config else "--preset")
             raise ConfigError(f"{what}: {_FIXED}")
+        check_database(args.resume)  # a foreign file is refused before it is even locked
+        lock = _lock(stack, WriterLock.acquire(args.resume, KIND))  # one writer: refuse now
         with Store.open(args.resume, readonly=True) as store:
             todo = [r for r in store.runs() if r.status != "finished"]
         batches = sorted({r.batch for r in todo})
@@ -138,31 +144,37 @@ def run(args: argparse.Namespace) -> int:
         config = resolve_config(args.config, flags, args.preset)
         db_path = args.db or default_db(config.seed)
         if db_path.exists():
-            Store.open(db_path, readonly=True).close()  # refuses foreign files untouched
+            check_database(db_path)  # refuses foreign files untouched
+            lock = _lock(stack, WriterLock.acquire(db_path, KIND))
         grammar, seeds = _prepare(config)
         plans = [(config, None, grammar, seeds)]
 
-    with contextlib.ExitStack() as stack:
-        executors = []
-        for config, *_ in plans:  # a Ray that cannot start is a ConfigError: before writing
-            e = config.executor
-            executors.append(stack.enter_context(
-                make_executor(e.kind, e.workers, e.max_retries, e.timeout_s, e.address,
-                              e.stacking, fitness_dict(config.fitness), e.max_stack)))
-        store = stack.enter_context(
-            Store.open(db_path) if db_path.exists() else Store.create(db_path))
-        print(f"symalr: experiment database {db_path}", file=sys.stderr)
-        try:
-            all_runs = []
-            for (config, run_ids, grammar, seeds), executor in zip(plans, executors):
-                all_runs += _run_batch(store, config, run_ids, grammar, seeds, executor)
-        except KeyboardInterrupt:
-            print(f"symalr: interrupted; continue with: symalr evolve --resume {db_path}",
-                  file=sys.stderr)
-            raise
-        if not args.no_report:
-            _report(store, all_runs or [r.run_id for r in store.runs()], args)
+    executors = []
+    for config, *_ in plans:  # a Ray that cannot start is a ConfigError: before writing
+        e = config.executor
+        executors.append(stack.enter_context(
+            make_executor(e.kind, e.workers, e.max_retries, e.timeout_s, e.address,
+                          e.stacking, fitness_dict(config.fitness), e.max_stack)))
+    store = stack.enter_context(
+        Store.open(db_path, lock=lock) if lock is not None else Store.create(db_path))
+    print(f"symalr: experiment database {db_path}", file=sys.stderr)
+    try:
+        all_runs = []
+        for (config, run_ids, grammar, seeds), executor in zip(plans, executors):
+            all_runs += _run_batch(store, config, run_ids, grammar, seeds, executor)
+    except KeyboardInterrupt:
+        print(f"symalr: interrupted; continue with: symalr evolve --resume {db_path}",
+              file=sys.stderr)
+        raise
+    if not args.no_report:
+        _report(store, all_runs or [r.run_id for r in store.runs()], args)
     return 0
+
+
+def _lock(stack: contextlib.ExitStack, lock):
+    """``lock``, released when ``stack`` closes unless a store has taken it over."""
+    stack.callback(lock.release)  # releasing twice is harmless
+    return lock
 
 
 def _run_batch(store, config, run_ids, grammar, seeds, executor) -> list[int]:
