@@ -172,7 +172,8 @@ class WriterLock:
         except BlockingIOError:
             pid = _flock_holder(fd)
             os.close(fd)
-            who = f"another process (pid {pid})" if pid else "another process"
+            who = ("another store of this process" if pid == os.getpid() else
+                   f"another process (pid {pid})" if pid else "another process")
             raise StoreError(f"{path}: {who} is writing this {kind}; one writer at a time "
                              f"(wait for it to end, or stop it)") from None
         except OSError as err:

@@ -3,7 +3,9 @@
 Standard output gets the product: the LaTeX of the best optimizers. Standard error gets the
 database path, one progress line per generation and the report's file names. Everything a
 user can get wrong (configuration, grammar, seeds, data, database) is checked before the
-database is created or written, so such an error leaves it untouched (exit 2).
+database is created or written, so such an error leaves it untouched (exit 2). An existing
+database is locked first: while another process writes it, a second ``evolve`` is refused at
+once (see docs/files-and-stores.md).
 """
 
 from __future__ import annotations
