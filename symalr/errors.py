@@ -60,3 +60,8 @@ class TaskError(SymalrError):
     """A task (built-in name, user entry point, or the Task it returns) is unusable: not
     importable, the wrong type, a model without trainable parameters, data of the wrong
     shape (the message names the task and the problem)."""
+
+
+class OutputError(SymalrError):
+    """A product file cannot be written (``PATH: cannot write (reason)``); any file that was
+    there before is left as it was."""

@@ -53,14 +53,17 @@ def differences(folder: Path) -> list[str]:
 
 
 def regenerate(folder: Path = GENERATED) -> list[str]:
-    """Rewrite ``folder``; returns the names of the files written or removed."""
+    """Rewrite ``folder``; returns the names of the files written or removed. Each file is
+    replaced atomically (:mod:`symalr.fileio`), so an interrupted run leaves whole files."""
+    from .fileio import atomic_write_text, ensure_folder
+
     expected = expected_files()
-    folder.mkdir(parents=True, exist_ok=True)
+    ensure_folder(folder)
     changed = differences(folder)
     for name in changed:
         path = folder / name
         if name in expected:
-            path.write_text(expected[name], encoding="utf-8")
+            atomic_write_text(path, expected[name])
         else:
             path.unlink()
     return changed
@@ -77,7 +80,14 @@ def main(argv: list[str] | None = None) -> int:
         for name in diff:
             print(f"differs: {name}", file=sys.stderr)
         return 1 if diff else 0
-    for name in regenerate(args.folder):
+    from .errors import SymalrError
+
+    try:
+        changed = regenerate(args.folder)
+    except SymalrError as err:
+        print(f"python -m symalr.regenerate: {err}", file=sys.stderr)
+        return err.exit_status
+    for name in changed:
         print(f"updated: {name}", file=sys.stderr)
     return 0
 

@@ -22,8 +22,9 @@ from .spec import OptimizerSpec, json_loads, spec_from_json
 
 
 def load_json_optimizer(path: Path, simplified: bool = True) -> OptimizerSpec:
-    """The spec or individual in the JSON file ``path`` (individuals simplified unless
-    ``simplified=False``)."""
+    """The spec or individual in the JSON file ``path`` (read by
+    :func:`symalr.fileio.read_input_text`: a regular UTF-8 file of bounded size), individuals
+    simplified unless ``simplified=False``."""
     from .fileio import read_input_text
 
     where = str(path)

@@ -156,3 +156,31 @@ def test_dump_leaves_out_machine_dependent_columns(tmp_path):
     assert dump(paths[0]) == dump(paths[1])
     assert dump(paths[0], volatile=True) != dump(paths[1], volatile=True)
     assert "run_events" not in dump(paths[0])
+
+
+def test_a_closed_database_is_one_file_and_readers_add_nothing(tmp_path):
+    path = tmp_path / "e.db"
+    with Store.create(path) as s:
+        s.add_runs([(0, {})], "0.1")
+        assert (tmp_path / "e.db-wal").exists()  # WAL while writing
+    assert os.listdir(tmp_path) == ["e.db"]
+    with Store.open(path, readonly=True) as s:
+        assert [r.run_id for r in s.runs()] == [1]
+        with pytest.raises(StoreError, match="opened read-only"):
+            s.add_event([1], "started")
+    assert os.listdir(tmp_path) == ["e.db"]
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    conn.close()
+
+
+def test_one_writer_even_within_a_process(store):
+    before = snapshot(store.path)
+    with pytest.raises(StoreError, match="another store of this process is writing"):
+        Store.open(store.path)
+    assert snapshot(store.path) == before
+    with Store.open(store.path, readonly=True) as reader:  # readers are not writers
+        assert reader.runs() == []
+    store.close()
+    with Store.open(store.path) as again:
+        assert again.add_runs([(0, {})], "0.1") == [1]

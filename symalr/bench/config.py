@@ -191,12 +191,12 @@ def build_config(
 
 
 def load_overrides(path: str | Path) -> dict[str, Any]:
-    """The overrides in a JSON config file (an object whose keys are :data:`KEYS`), read as a
-    regular file of at most 1 MiB of UTF-8; every failure is a one-line :class:`ConfigError`."""
-    from symalr.evolve.config import _read_config_text
+    """The overrides in a JSON config file (an object whose keys are :data:`KEYS`), read by
+    :func:`symalr.fileio.read_input_text` (a regular UTF-8 file of bounded size)."""
+    from symalr.fileio import read_input_text
 
     where = str(path)
-    text = _read_config_text(Path(path), "benchmark config file")
+    text = read_input_text(path, "benchmark config", ConfigError)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:

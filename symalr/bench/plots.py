@@ -1,5 +1,7 @@
 """Benchmark plots (matplotlib, Agg backend, PNG): test accuracy box plots and validation curves.
 
+Each figure replaces its file atomically (:func:`symalr.fileio.atomic_savefig`).
+
 Both take a :class:`~symalr.bench.report.Report`. The box plot shows every row's test accuracy
 over its trials (points overlaid) with the paper's mean as a marker; the curves show, per row,
 the mean validation accuracy per epoch over its trials with the min-max band.
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from symalr.bench.paper_results import DATASET_TITLES
 from symalr.bench.report import Report
+from symalr.fileio import atomic_savefig
 
 
 def _pyplot():
@@ -59,7 +62,7 @@ def accuracy_boxplot(report: Report, path: str | Path) -> Path:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="lower right", fontsize="small")
         fig.tight_layout()
-        fig.savefig(path, dpi=120)
+        atomic_savefig(fig, path, dpi=120)
     finally:
         plt.close(fig)
     return Path(path)
@@ -88,7 +91,7 @@ def validation_curves(report: Report, path: str | Path) -> Path:
         if report.rows:
             ax.legend(fontsize="small")
         fig.tight_layout()
-        fig.savefig(path, dpi=120)
+        atomic_savefig(fig, path, dpi=120)
     finally:
         plt.close(fig)
     return Path(path)

@@ -126,18 +126,19 @@ def report_from_store(store: BenchStore, protocol: dict[str, Any]) -> Report:
 
 def write_outputs(report: Report, out_dir: str | Path) -> dict[str, Path]:
     """Write ``table.md``, ``table.tex``, ``test_accuracy.png`` and ``validation_curves.png``
-    into ``out_dir`` (created); returns them by kind. Existing files are replaced: they are
-    views of the database, which keeps every record."""
+    into ``out_dir`` (created); returns them by kind. Existing files are replaced, each
+    atomically (:mod:`symalr.fileio`): they are views of the database, which keeps every
+    record. :class:`~symalr.errors.OutputError` if one cannot be written."""
     from symalr.bench import plots, tables
+    from symalr.fileio import atomic_write_text, ensure_folder
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = ensure_folder(out_dir)
     paths = {
         "markdown": out / "table.md", "latex": out / "table.tex",
         "boxplot": out / "test_accuracy.png", "curves": out / "validation_curves.png",
     }  # fmt: skip
-    paths["markdown"].write_text(tables.markdown(report))
-    paths["latex"].write_text(tables.latex(report))
+    atomic_write_text(paths["markdown"], tables.markdown(report))
+    atomic_write_text(paths["latex"], tables.latex(report))
     plots.accuracy_boxplot(report, paths["boxplot"])
     plots.validation_curves(report, paths["curves"])
     return paths

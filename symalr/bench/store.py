@@ -4,10 +4,12 @@ Built like the experiment database of ``symalr evolve`` (:mod:`symalr.evolve.sto
 ``PRAGMA application_id`` is :data:`APPLICATION_ID` ("SyAB") and ``PRAGMA user_version`` is
 :data:`SCHEMA_VERSION`; a file that is not SQLite, or SQLite of another application (an
 experiment database included), or of a newer schema, is refused with a :class:`StoreError`
-before anything is written (it is checked read-only first). Every write is one transaction, so a
-killed benchmark loses at most the trainings in flight. The WAL journal is used while a
-benchmark writes; closing a writable store returns the file to a rollback journal, so that the
-database at rest is one file and read-only opening (``--report-only``) leaves nothing beside it.
+before anything is written (it is checked read-only first), and so is a file that lacks a
+table or column. Every write is one transaction, so a killed benchmark loses at most the
+trainings in flight. One process writes the file at a time: a second writer is refused at
+once. The WAL journal is used while a benchmark writes; closing a writable store returns the
+file to a rollback journal, so that the database at rest is one file and read-only opening
+(``--report-only``) leaves nothing beside it (:mod:`symalr.sqlite_file`).
 
 Tables (rows are only ever inserted):
 
@@ -36,7 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from symalr.sqlite_file import check_identity, readonly_connection, transaction
+from symalr.errors import StoreError
+from symalr.sqlite_file import Writer, check_identity, decode_json, readonly_connection
 
 #: ``PRAGMA application_id`` of symalr benchmark databases ("SyAB").
 APPLICATION_ID = 0x53794142
@@ -111,61 +114,51 @@ class TrialRecord:
     training: Training
 
 
-def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
-    if readonly:
-        return readonly_connection(path)
-    return sqlite3.connect(path, isolation_level=None)
+#: How benchmark databases are called in messages.
+KIND = "benchmark database"
 
 
 def check_database(path: Path) -> None:
     """Raise :class:`StoreError` unless ``path`` is a symalr benchmark database of a known
-    schema. Read-only: the file is never modified."""
-    check_identity(path, APPLICATION_ID, "benchmark database", SCHEMA_VERSION)
+    schema, with every table and column. Read-only: the file is never modified."""
+    check_identity(path, APPLICATION_ID, KIND, SCHEMA_VERSION, _SCHEMA)
 
 
 class BenchStore:
-    """An open benchmark database; :meth:`open` creates it when absent. A context manager."""
+    """An open benchmark database; :meth:`open` creates it when absent. A context manager.
+    A writable store is the file's only writer while open (see :class:`Writer`)."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, readonly: bool = False):
+    def __init__(self, conn: sqlite3.Connection, path: Path, writer: Writer | None = None):
         self._conn = conn
+        self._writer = writer
         self.path = path
-        self.readonly = readonly
+        self.readonly = writer is None
 
     @classmethod
     def open(cls, path: str | Path, readonly: bool = False) -> BenchStore:
         """The database at ``path``: checked when it exists, else created (unless
-        ``readonly``, which then raises :class:`StoreError`)."""
+        ``readonly``, which then raises :class:`StoreError`). A writable store is refused
+        with a :class:`StoreError` while another process writes the file."""
         path = Path(path)
-        if path.exists() or readonly:
+        if readonly:
             check_database(path)
-            conn = _connect(path, readonly)
+            conn = readonly_connection(path)
             conn.isolation_level = None
-            if not readonly:
-                conn.execute("PRAGMA journal_mode=WAL")
+            return cls(conn, path)
+        if path.exists():
+            writer = Writer.open(path, KIND, check_database)
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = _connect(path)
-            try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.executescript(
-                    f"BEGIN IMMEDIATE; {_SCHEMA}; PRAGMA application_id = {APPLICATION_ID};"
-                    f" PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
-            except BaseException:
-                conn.close()
-                path.unlink(missing_ok=True)
-                raise
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=10000")
-        return cls(conn, path, readonly)
+            writer = Writer.create(path, KIND, f"{_SCHEMA}; PRAGMA application_id = "
+                                               f"{APPLICATION_ID}; PRAGMA user_version = "
+                                               f"{SCHEMA_VERSION};")
+        return cls(writer.conn, path, writer)
 
     def close(self) -> None:
-        """Close; a writable store first leaves WAL mode (skipped while others have it open)."""
-        if not self.readonly:
-            try:
-                self._conn.execute("PRAGMA journal_mode=DELETE")
-            except sqlite3.OperationalError:  # another connection is still using the WAL
-                pass
-        self._conn.close()
+        """Close; a writable store first leaves WAL mode and then releases its lock."""
+        if self._writer is not None:
+            self._writer.close()
+        else:
+            self._conn.close()
 
     def __enter__(self) -> BenchStore:
         return self
@@ -174,7 +167,9 @@ class BenchStore:
         self.close()
 
     def _transaction(self):
-        return transaction(self._conn)
+        if self._writer is None:
+            raise StoreError(f"{self.path}: opened read-only")
+        return self._writer.transaction()
 
     # ------------------------------------------------------------------ writing
 
@@ -224,7 +219,10 @@ class BenchStore:
         rows = self._conn.execute(
             "SELECT call_index, params, val_accuracy, best_epoch, curve, stop_reason, error, "
             "seconds FROM tuning_calls WHERE entry_id = ? ORDER BY call_index", (entry_id,))
-        return [TuningCall(r[0], json.loads(r[1]), _training(r[2:])) for r in rows]
+        return [TuningCall(r[0], self._json(r[1], "tuning_calls", f"entry {entry_id} call {r[0]}",
+                                            dict),
+                           _training(r[2:], self, "tuning_calls", f"entry {entry_id} call {r[0]}"))
+                for r in rows]
 
     def entries(self, benchmark_id: int) -> list[tuple[int, str, str]]:
         """(entry id, argument, name) of a benchmark's optimizers, in order."""
@@ -236,7 +234,8 @@ class BenchStore:
         """The protocol of the most recent benchmark on ``dataset``, or None."""
         row = self._conn.execute("SELECT protocol FROM benchmarks WHERE dataset = ? "
                                  "ORDER BY benchmark_id DESC LIMIT 1", (dataset,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        return None if row is None else self._json(row[0], "benchmarks", f"latest of {dataset}",
+                                                   dict)
 
     def trials(self, protocol: dict) -> list[TrialRecord]:
         """Every trial of every benchmark run under ``protocol``, in the order stored."""
@@ -248,8 +247,13 @@ class BenchStore:
             "JOIN entries e ON e.entry_id = t.entry_id "
             "JOIN benchmarks b ON b.benchmark_id = e.benchmark_id "
             "WHERE b.protocol = ? ORDER BY t.rowid", (_dumps(protocol),))
-        return [TrialRecord(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6],
-                            math.nan if r[7] is None else r[7], _training(r[8:])) for r in rows]
+        out = []
+        for r in rows:
+            where = f"benchmark {r[0]} {r[1]} trial {r[4]}"
+            out.append(TrialRecord(r[0], r[1], r[2], self._json(r[3], "tunings", where, dict),
+                                   r[4], r[5], r[6], math.nan if r[7] is None else r[7],
+                                   _training(r[8:], self, "trials", where)))
+        return out
 
     def count(self, table: str) -> int:
         """Rows of one of this store's tables."""
@@ -258,8 +262,12 @@ class BenchStore:
         return int(self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
 
-def _training(r) -> Training:
-    return Training(r[0], r[1], json.loads(r[2]), r[3], r[4], r[5])
+    def _json(self, text, table: str, row: str, expect: type) -> Any:
+        return decode_json(text, self.path, table, row, expect)
+
+
+def _training(r, store: BenchStore, table: str, row: str) -> Training:
+    return Training(r[0], r[1], store._json(r[2], table, row, list), r[3], r[4], r[5])
 
 
 def _dumps(value: Any) -> str:

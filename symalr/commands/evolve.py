@@ -3,7 +3,9 @@
 Standard output gets the product: the LaTeX of the best optimizers. Standard error gets the
 database path, one progress line per generation and the report's file names. Everything a
 user can get wrong (configuration, grammar, seeds, data, database) is checked before the
-database is created or written, so such an error leaves it untouched (exit 2).
+database is created or written, so such an error leaves it untouched (exit 2). An existing
+database is locked first: while another process writes it, a second ``evolve`` is refused at
+once (see docs/files-and-stores.md).
 """
 
 from __future__ import annotations
@@ -85,24 +87,13 @@ def flag_settings(args: argparse.Namespace) -> dict:
     return out
 
 
-def check_data(fitness, where: str = "configuration") -> None:
-    """Find and verify the data set now (DataError), and check that ``fitness.splits`` fits
-    its training images (ConfigError naming ``where``), before anything is written."""
-    from symalr.settings import bound_error
-    from symalr.train.data import canonical_name, load_raw
-
-    raw = load_raw(canonical_name(fitness.dataset), fitness.data_dir)
-    available = len(raw.train_y)
-    if sum(fitness.splits) > available:
-        raise bound_error("fitness.splits", list(fitness.splits),
-                          f"sizes adding up to at most {available}, the training images of "
-                          f"{raw.name}", where)
-
-
 def _prepare(config, where: str):
-    """Grammar and seed genotypes of ``config``; the SGE settings checked against the grammar
-    and the data checked (all user errors raise here; ``where`` names the configuration)."""
+    """Grammar and seed genotypes of ``config``, the SGE settings checked against the grammar,
+    and the experiment checked against the data, the grammar's derivations and SQLite
+    (:func:`symalr.evolve.preflight.check_experiment`): every user error raises here, before a
+    database is created or written (``where`` names the configuration)."""
     from symalr.errors import ConfigError
+    from symalr.evolve.preflight import check_experiment
     from symalr.evolve.seeds import seed_genotypes
     from symalr.grammar import load_grammar
     from symalr.sge import check_against_grammar
@@ -113,7 +104,7 @@ def _prepare(config, where: str):
     except ConfigError as err:
         raise ConfigError(f"{where}: {err}") from None
     seeds = seed_genotypes(grammar, config.seed_with, config.sge.max_depth)
-    check_data(config.fitness, where)
+    check_experiment(config, grammar, seeds, where)
     return grammar, seeds
 
 
@@ -122,6 +113,12 @@ def default_db(seed: int) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    flags = flag_settings(args)
+    with contextlib.ExitStack() as stack:
+        return _run(args, flags, stack)
+
+
+def _run(args: argparse.Namespace, flags: dict, stack: contextlib.ExitStack) -> int:
     from symalr.errors import ConfigError
     from symalr.evolve.config import (
         config_from_dict,
@@ -130,14 +127,18 @@ def run(args: argparse.Namespace) -> int:
         with_overrides,
     )
     from symalr.evolve.executors import make_executor
+    from symalr.evolve.schema import KIND, check_database
     from symalr.evolve.store import Store
+    from symalr.sqlite_file import WriterLock
 
-    flags = flag_settings(args)
+    lock = None
     if args.resume is not None:
         fixed = [k for k in flags if not any(k == a or k.startswith(a + ".") for a in _RESUMABLE)]
         if fixed or args.config is not None or args.preset is not None:
             what = fixed[0] if fixed else ("--config" if args.config else "--preset")
             raise ConfigError(f"{what}: {_FIXED}")
+        check_database(args.resume)  # a foreign file is refused before it is even locked
+        lock = _lock(stack, WriterLock.acquire(args.resume, KIND))  # one writer: refuse now
         with Store.open(args.resume, readonly=True) as store:
             todo = [r for r in store.runs() if r.status != "finished"]
         batches = sorted({r.batch for r in todo})
@@ -156,29 +157,34 @@ def run(args: argparse.Namespace) -> int:
         config = resolve_config(args.config, flags, args.preset)
         db_path = args.db or default_db(config.seed)
         if db_path.exists():
-            Store.open(db_path, readonly=True).close()  # refuses foreign files untouched
+            check_database(db_path)  # refuses foreign files untouched
+            lock = _lock(stack, WriterLock.acquire(db_path, KIND))
         grammar, seeds = _prepare(config, source_label(config.preset, args.config, bool(flags)))
         plans = [(config, None, grammar, seeds)]
 
-    with contextlib.ExitStack() as stack:
-        executors = []
-        for config, *_ in plans:  # a Ray that cannot start is a ConfigError: before writing
-            executors.append(stack.enter_context(make_executor(config.executor,
-                                                               config.fitness)))
-        store = stack.enter_context(
-            Store.open(db_path) if db_path.exists() else Store.create(db_path))
-        print(f"symalr: experiment database {db_path}", file=sys.stderr)
-        try:
-            all_runs = []
-            for (config, run_ids, grammar, seeds), executor in zip(plans, executors):
-                all_runs += _run_batch(store, config, run_ids, grammar, seeds, executor)
-        except KeyboardInterrupt:
-            print(f"symalr: interrupted; continue with: symalr evolve --resume {db_path}",
-                  file=sys.stderr)
-            raise
-        if not args.no_report:
-            _report(store, all_runs or [r.run_id for r in store.runs()], args)
+    executors = []
+    for config, *_ in plans:  # a Ray that cannot start is a ConfigError: before writing
+        executors.append(stack.enter_context(make_executor(config.executor, config.fitness)))
+    store = stack.enter_context(
+        Store.open(db_path, lock=lock) if lock is not None else Store.create(db_path))
+    print(f"symalr: experiment database {db_path}", file=sys.stderr)
+    try:
+        all_runs = []
+        for (config, run_ids, grammar, seeds), executor in zip(plans, executors):
+            all_runs += _run_batch(store, config, run_ids, grammar, seeds, executor)
+    except KeyboardInterrupt:
+        print(f"symalr: interrupted; continue with: symalr evolve --resume {db_path}",
+              file=sys.stderr)
+        raise
+    if not args.no_report:
+        _report(store, all_runs or [r.run_id for r in store.runs()], args)
     return 0
+
+
+def _lock(stack: contextlib.ExitStack, lock):
+    """``lock``, released when ``stack`` closes unless a store has taken it over."""
+    stack.callback(lock.release)  # releasing twice is harmless
+    return lock
 
 
 def _run_batch(store, config, run_ids, grammar, seeds, executor) -> list[int]:

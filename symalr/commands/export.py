@@ -1,7 +1,8 @@
 """``symalr export NAME|FILE|--from DB [--rank N] --backend torch|tf [--class-name X] [-o FILE]``.
 
-The module goes to standard output, or to ``-o FILE``; messages go to standard error. The
-source needs only torch (or keras 3 and tensorflow); see :mod:`symalr.render`.
+The module goes to standard output, or to ``-o FILE`` (replaced atomically: see
+:mod:`symalr.fileio`); messages go to standard error. The source needs only torch (or keras 3 and
+tensorflow); see :mod:`symalr.render`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     """Resolve the optimizer, print its module, write it out."""
     from symalr.errors import ExportError
+    from symalr.fileio import atomic_write_text
     from symalr.render.naming import default_class_name
     from symalr.resolve import resolve_optimizer
 
@@ -58,11 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(text)
         return 0
-    try:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(text)
-    except OSError as err:
-        raise ExportError(f"{args.output}: cannot write ({err.strerror})") from None
+    atomic_write_text(args.output, text)  # the old file stays whole if this fails
     name = args.class_name or default_class_name(spec)
     print(f"wrote {name} ({args.backend}) to {args.output}", file=sys.stderr)
     return 0

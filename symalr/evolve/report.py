@@ -14,6 +14,7 @@ Files written to the report folder:
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import numpy as np
 
 from symalr.evolve.query import individual_spec
 from symalr.evolve.store import IndividualRow, Store
+from symalr.fileio import atomic_savefig, atomic_write_text, ensure_folder
 
 
 @dataclass(frozen=True)
@@ -42,13 +44,14 @@ def fitness_curves(store: Store, run_ids: list[int]) -> Curves:
 
 
 def write_csv(curves: Curves, path: Path) -> None:
-    with open(path, "w", newline="") as f:
-        out = csv.writer(f)
-        out.writerow(["generation", "best_mean", "best_sd", "mean_mean", "mean_sd", "runs"])
-        for k, g in enumerate(curves.generations):
-            b, m = curves.best[:, k], curves.mean[:, k]
-            out.writerow([int(g), f"{b.mean():.6f}", f"{b.std():.6f}", f"{m.mean():.6f}",
-                          f"{m.std():.6f}", len(b)])
+    f = io.StringIO(newline="")
+    out = csv.writer(f)
+    out.writerow(["generation", "best_mean", "best_sd", "mean_mean", "mean_sd", "runs"])
+    for k, g in enumerate(curves.generations):
+        b, m = curves.best[:, k], curves.mean[:, k]
+        out.writerow([int(g), f"{b.mean():.6f}", f"{b.std():.6f}", f"{m.mean():.6f}",
+                      f"{m.std():.6f}", len(b)])
+    atomic_write_text(path, f.getvalue())
 
 
 def plot_fitness(curves: Curves, path: Path, title: str = "") -> None:
@@ -73,8 +76,10 @@ def plot_fitness(curves: Curves, path: Path, title: str = "") -> None:
     ax.grid(alpha=0.3)
     ax.legend(loc="best")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        atomic_savefig(fig, path)
+    finally:
+        plt.close(fig)
 
 
 def best_latex(best: list[IndividualRow], db_path: Path) -> str:
@@ -96,10 +101,11 @@ def best_latex(best: list[IndividualRow], db_path: Path) -> str:
 
 def write_report(store: Store, run_ids: list[int], out_dir: Path, top: int = 3) -> str:
     """Write the report files for ``run_ids`` into ``out_dir``; return the LaTeX of the top
-    optimizers (empty when no individual was ranked)."""
+    optimizers (empty when no individual was ranked). Each file is replaced atomically
+    (:mod:`symalr.fileio`); :class:`~symalr.errors.OutputError` if one cannot be written."""
     from symalr.pipeline import module_source
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    ensure_folder(out_dir)
     curves = fitness_curves(store, run_ids)
     if curves.generations.size:
         write_csv(curves, out_dir / "fitness.csv")
@@ -108,7 +114,7 @@ def write_report(store: Store, run_ids: list[int], out_dir: Path, top: int = 3) 
     if not best:
         return ""
     latex = best_latex(best, store.path)
-    (out_dir / "best.tex").write_text(latex + "\n")
+    atomic_write_text(out_dir / "best.tex", latex + "\n")
     spec = individual_spec(best[0], "evolved_rank1", store.path)
-    (out_dir / "best_optimizer.py").write_text(module_source(spec, "torch"))
+    atomic_write_text(out_dir / "best_optimizer.py", module_source(spec, "torch"))
     return latex

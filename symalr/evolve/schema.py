@@ -1,8 +1,9 @@
 """Identity, schema and comparison of experiment databases (see :mod:`symalr.evolve.store`).
 
-:func:`check_database` tells a symalr database from anything else without writing to it;
-:func:`dump` reads every table in natural-key order without the machine-dependent columns, so
-two databases of the same seed and configuration compare equal.
+:func:`check_database` tells a symalr database (identity, version, tables and columns) from
+anything else without writing to it; :func:`dump` reads every table in natural-key order
+without the machine-dependent columns, so two databases of the same seed and configuration
+compare equal.
 """
 
 from __future__ import annotations
@@ -116,10 +117,15 @@ _ORDER = {
 }
 
 
+#: How experiment databases are called in messages.
+KIND = "experiment database"
+
+
 def check_database(path: Path) -> None:
     """Raise :class:`StoreError` unless ``path`` is a readable symalr database of a schema this
-    version knows. Opens read-only: the file is never modified."""
-    check_identity(path, APPLICATION_ID, "experiment database", SCHEMA_VERSION)
+    version knows, with every table and column of :data:`SCHEMA`. Opens read-only: the file is
+    never modified."""
+    check_identity(path, APPLICATION_ID, KIND, SCHEMA_VERSION, SCHEMA)
 
 
 def dump(path: Path, volatile: bool = False) -> dict[str, list[tuple]]:

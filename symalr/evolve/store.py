@@ -2,8 +2,12 @@
 
 Identity and version: ``PRAGMA application_id`` is :data:`APPLICATION_ID` and
 ``PRAGMA user_version`` is :data:`SCHEMA_VERSION`. A file that is not SQLite, or is SQLite
-without our application id ("foreign"), or has a newer schema, is refused with a
-:class:`~symalr.errors.StoreError` *before anything is written*: it is first opened read-only.
+without our application id ("foreign"), or has a newer schema, or lacks a table or column of
+the schema, is refused with a :class:`~symalr.errors.StoreError` *before anything is
+written*: it is first opened read-only. Stored JSON that does not decode is a StoreError
+naming the table and row. One process writes a database at a time, and a database at rest is
+a single file that read-only media can serve (:mod:`symalr.sqlite_file`,
+docs/files-and-stores.md).
 
 Tables (natural keys; nothing is ever updated or deleted):
 
@@ -44,6 +48,7 @@ from pathlib import Path
 from symalr.errors import StoreError
 from symalr.evolve.schema import (
     APPLICATION_ID,
+    KIND,
     SCHEMA,
     SCHEMA_VERSION,
     VOLATILE,
@@ -51,14 +56,13 @@ from symalr.evolve.schema import (
     dump,
     readonly_connection,
 )
-from symalr.sqlite_file import transaction
+from symalr.sqlite_file import Writer, WriterLock, decode_json
 
 __all__ = [
     "APPLICATION_ID", "SCHEMA_VERSION", "VOLATILE", "EvaluationRow", "GenerationRow",
     "IndividualRow", "RunRow", "Store", "check_database", "dump",
 ]
 
-SOURCES = ("trained", "cache", "rejected", "elite")
 EVENTS = ("created", "started", "resumed", "finished")
 
 
@@ -126,59 +130,54 @@ class GenerationRow:
 
 class Store:
     """An open experiment database. Use :meth:`create` or :meth:`open`; close when done
-    (also a context manager)."""
+    (also a context manager).
 
-    def __init__(self, conn: sqlite3.Connection, path: Path):
+    A writing store is the database's only writer while it is open (a
+    :class:`~symalr.sqlite_file.Writer`: an exclusive lock on the file, WAL journal, back to
+    the rollback journal on close). A second writer is refused with a
+    :class:`~symalr.errors.StoreError` before anything is written; so is a file the system
+    will not let us write. Read-only stores take no lock and write nothing."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, writer: Writer | None = None):
         self._conn = conn
+        self._writer = writer
         self.path = path
 
     # ------------------------------------------------------------------ opening
 
     @classmethod
     def create(cls, path: Path) -> Store:
-        """A new, empty database at ``path`` (which must not exist)."""
+        """A new, empty database at ``path`` (which must not exist), locked for writing."""
         path = Path(path)
         if path.exists():
             raise StoreError(f"{path}: already exists (use --resume to continue it)")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, isolation_level=None)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(
-                f"BEGIN IMMEDIATE; {SCHEMA}; PRAGMA application_id = {APPLICATION_ID};"
-                f" PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-            )
-        except BaseException:
-            conn.close()
-            path.unlink(missing_ok=True)
-            raise
-        return cls._configured(conn, path)
+        writer = Writer.create(path, KIND, f"{SCHEMA}; PRAGMA application_id = {APPLICATION_ID};"
+                                           f" PRAGMA user_version = {SCHEMA_VERSION};")
+        return cls._configured(writer)
 
     @classmethod
-    def open(cls, path: Path, readonly: bool = False) -> Store:
-        """An existing database, checked first (:func:`check_database`)."""
+    def open(cls, path: Path, readonly: bool = False, lock: WriterLock | None = None) -> Store:
+        """An existing database, checked first (:func:`check_database`). For writing, it is
+        locked before the check (``lock``, when given, is a lock the caller already holds on
+        ``path``; the store then owns it)."""
         path = Path(path)
-        check_database(path)
         if readonly:
+            check_database(path)
             conn = readonly_connection(path)
             conn.isolation_level = None
             return cls(conn, path)
-        try:
-            conn = sqlite3.connect(path, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.DatabaseError as err:
-            raise StoreError(f"{path}: cannot open for writing ({err})") from None
-        return cls._configured(conn, path)
+        return cls._configured(Writer.open(path, KIND, check_database, lock))
 
     @classmethod
-    def _configured(cls, conn: sqlite3.Connection, path: Path) -> Store:
-        conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable against process death
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=10000")
-        return cls(conn, path)
+    def _configured(cls, writer: Writer) -> Store:
+        writer.conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable against process death
+        return cls(writer.conn, writer.path, writer)
 
     def close(self) -> None:
-        self._conn.close()
+        if self._writer is not None:
+            self._writer.close()
+        else:
+            self._conn.close()
 
     def __enter__(self) -> Store:
         return self
@@ -187,7 +186,9 @@ class Store:
         self.close()
 
     def _transaction(self):
-        return transaction(self._conn)
+        if self._writer is None:
+            raise StoreError(f"{self.path}: opened read-only")
+        return self._writer.transaction()
 
     # ------------------------------------------------------------------ writing
 
@@ -280,7 +281,9 @@ class Store:
             sql += " WHERE r.batch = ?"
             args = (batch,)
         rows = self._conn.execute(sql + " ORDER BY r.run_id", args).fetchall()
-        return [RunRow(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in rows]
+        return [RunRow(r[0], r[1], r[2], r[3],
+                       decode_json(r[4], self.path, "runs", f"run {r[0]}", dict), r[5])
+                for r in rows]
 
     def last_generation(self, run_id: int) -> GenerationRow | None:
         row = self._conn.execute(
@@ -288,7 +291,7 @@ class Store:
             " n_rejected, n_elite, seconds FROM generations WHERE run_id = ?"
             " ORDER BY generation DESC LIMIT 1", (run_id,),
         ).fetchone()
-        return None if row is None else _generation(row)
+        return None if row is None else _generation(row, self.path)
 
     def generations(self, run_id: int) -> list[GenerationRow]:
         rows = self._conn.execute(
@@ -296,14 +299,14 @@ class Store:
             " n_rejected, n_elite, seconds FROM generations WHERE run_id = ? ORDER BY generation",
             (run_id,),
         ).fetchall()
-        return [_generation(r) for r in rows]
+        return [_generation(r, self.path) for r in rows]
 
     def individuals(self, run_id: int, generation: int) -> list[IndividualRow]:
         rows = self._conn.execute(
             f"SELECT {_IND_COLUMNS} FROM individuals WHERE run_id = ? AND generation = ?"
             " ORDER BY position", (run_id, generation),
         ).fetchall()
-        return [_individual(r) for r in rows]
+        return [_individual(r, self.path) for r in rows]
 
     def best_individuals(self, limit: int, run_ids: Sequence[int] | None = None
                          ) -> list[IndividualRow]:
@@ -320,7 +323,7 @@ class Store:
         ).fetchall()
         first: dict[str, IndividualRow] = {}
         for r in rows:
-            ind = _individual(r)
+            ind = _individual(r, self.path)
             if ind.source != "rejected" and ind.fingerprint not in first:
                 first[ind.fingerprint] = ind
         ranked = sorted(first.values(),
@@ -333,7 +336,7 @@ class Store:
             " WHERE scope = ? AND fitness_key = ? AND fingerprint = ?",
             (scope, fitness_key, fingerprint),
         ).fetchone()
-        return None if row is None else _evaluation(row)
+        return None if row is None else _evaluation(row, self.path)
 
     def count(self, table: str, where: str = "", args: Sequence = ()) -> int:
         if table not in VOLATILE:
@@ -358,17 +361,23 @@ def _real(value: float | None) -> float:
     return math.nan if value is None else value
 
 
-def _generation(r: tuple) -> GenerationRow:
-    return GenerationRow(r[0], r[1], json.loads(r[2]), _real(r[3]), _real(r[4]), r[5], r[6],
-                         r[7], r[8], r[9])
+def _generation(r: tuple, path: Path) -> GenerationRow:
+    return GenerationRow(r[0], r[1], decode_json(r[2], path, "generations",
+                                                 f"run {r[0]} generation {r[1]}", dict),
+                         _real(r[3]), _real(r[4]), r[5], r[6], r[7], r[8], r[9])
 
 
-def _individual(r: tuple) -> IndividualRow:
-    return IndividualRow(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7],
-                         tuple(json.loads(r[8])), r[9], _real(r[10]), r[11], r[12])
+def _individual(r: tuple, path: Path) -> IndividualRow:
+    row = f"run {r[0]} generation {r[1]} position {r[2]}"
+    return IndividualRow(r[0], r[1], r[2], decode_json(r[3], path, "individuals", row, dict),
+                         r[4], r[5], r[6], r[7],
+                         tuple(decode_json(r[8], path, "individuals", row, list)), r[9],
+                         _real(r[10]), r[11], r[12])
 
 
-def _evaluation(r: tuple) -> EvaluationRow:
+def _evaluation(r: tuple, path: Path) -> EvaluationRow:
+    row = f"scope {r[0]} key {r[1]} fingerprint {r[2]}"
     return EvaluationRow(r[0], r[1], r[2], r[3], (r[4], r[5], r[6]), _real(r[7]),
-                         tuple(json.loads(r[8])), tuple(json.loads(r[9])), r[10], bool(r[11]),
-                         r[12], r[13], r[14])
+                         tuple(decode_json(r[8], path, "evaluations", row, list)),
+                         tuple(decode_json(r[9], path, "evaluations", row, list)), r[10],
+                         bool(r[11]), r[12], r[13], r[14])

@@ -1,9 +1,9 @@
 """Import the optimizer module that ``symalr export`` writes, from its source text.
 
-The text is written once to ``<cache>/generated/<sha256 prefix>.py`` (atomically, so
-concurrent worker processes are safe) and imported from there with importlib, so that
-``inspect``, tracebacks and ``torch.compile`` see real source lines. Modules are kept per
-process by content hash: the same text is imported once.
+The text is written once to ``<cache>/generated/<sha256 prefix>.py`` (atomically, by
+:func:`symalr.fileio.atomic_write_text`, so concurrent worker processes are safe) and imported
+from there with importlib, so that ``inspect``, tracebacks and ``torch.compile`` see real
+source lines. Modules are kept per process by content hash: the same text is imported once.
 
 The class is found, not guessed: the one class defined in the module that subclasses the
 backend's optimizer base (``torch.optim.Optimizer``, ``keras.optimizers.Optimizer``).
@@ -15,11 +15,11 @@ import hashlib
 import importlib.util
 import os
 import sys
-import tempfile
 from pathlib import Path
 from types import ModuleType
 
 from symalr.errors import ExportError
+from symalr.fileio import atomic_write_text, ensure_folder
 from symalr.train.data import user_cache_dir
 
 _modules: dict[str, ModuleType] = {}
@@ -31,11 +31,7 @@ def module_path(source: str, cache_dir: str | os.PathLike | None = None) -> Path
     folder = Path(cache_dir) if cache_dir is not None else user_cache_dir() / "generated"
     path = folder / f"symalr_opt_{digest}.py"
     if not path.is_file() or path.read_text(encoding="utf-8") != source:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.stem, suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(source)
-        os.replace(tmp, path)
+        atomic_write_text(ensure_folder(folder) / path.name, source)
     return path
 
 

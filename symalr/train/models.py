@@ -34,14 +34,7 @@ import torch
 from torch import nn
 
 from symalr.errors import ConfigError
-
-#: Model name -> the image shape (C, H, W) it expects.
-INPUT_SHAPES: dict[str, tuple[int, int, int]] = {
-    "mnist_cnn": (1, 28, 28),
-    "cifar_cnn": (3, 32, 32),
-    "mlp": (1, 28, 28),
-    "small_cnn": (1, 28, 28),
-}
+from symalr.train.shapes import INPUT_SHAPES  # the one table of model names and shapes
 
 #: Parameter counts stated by the paper's Keras models (checked by the tests).
 PAPER_PARAMETER_COUNTS: dict[str, int] = {"mnist_cnn": 1_199_882, "cifar_cnn": 1_250_858}
