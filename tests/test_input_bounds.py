@@ -21,7 +21,6 @@ from symalr.errors import ConfigError, GrammarError
 from symalr.evolve.config import (
     EvolveConfig,
     ExecutorConfig,
-    _read_config_text,
     parse_assignment,
     resolve_config,
 )
@@ -213,11 +212,11 @@ def test_config_files_must_be_small_regular_utf8(tmp_path):
     fifo = tmp_path / "pipe.toml"
     os.mkfifo(fifo)
     cases = [
-        (latin, "is not UTF-8 text (byte 5)"),
-        (big, "config file is larger than 1_048_576 bytes"),
-        (tmp_path, "cannot read config file: not a regular file"),
-        (fifo, "cannot read config file: not a regular file"),
-        (Path("/dev/zero"), "cannot read config file: not a regular file"),
+        (latin, "not UTF-8 text: invalid byte at offset 5"),
+        (big, "more than the 1048576 allowed"),
+        (tmp_path, "cannot read config file (a directory, not a regular file)"),
+        (fifo, "cannot read config file (a FIFO, not a regular file)"),
+        (Path("/dev/zero"), "not a regular file"),
         (tmp_path / "missing.toml", "cannot read config file (No such file or directory)"),
     ]
     for path, message in cases:
@@ -255,14 +254,6 @@ def test_nested_tables_within_the_parser_limit_are_unknown_keys(tmp_path):
     one_line(info.value, "unknown key sge.a (known in [sge]:")
 
 
-def test_read_config_text_is_the_swappable_reader(tmp_path):
-    path = tmp_path / "c.txt"
-    path.write_bytes(b"12345")
-    assert _read_config_text(path, "thing", max_bytes=5) == "12345"
-    with pytest.raises(ConfigError, match="thing is larger than 4 bytes"):
-        _read_config_text(path, "thing", max_bytes=4)
-
-
 # --------------------------------------------------------------------------- benchmark config
 
 
@@ -293,7 +284,7 @@ def test_benchmark_json_config_bounds_and_files(tmp_path):
     path.write_bytes(b'{"dataset": "caf\xe9"}')
     with pytest.raises(ConfigError) as info:
         load_overrides(path)
-    one_line(info.value, "benchmark config file is not UTF-8 text")
+    one_line(info.value, "cannot read benchmark config (not UTF-8 text")
     for special in (Path("/dev/zero"), tmp_path):
         with pytest.raises(ConfigError) as info:
             load_overrides(special)
@@ -302,7 +293,7 @@ def test_benchmark_json_config_bounds_and_files(tmp_path):
 
 def test_benchmark_cli_refuses_a_device_file_as_config():
     cli_error(cli("benchmark", "--config", "/dev/zero"),
-              "/dev/zero: cannot read benchmark config file: not a regular file")
+              "/dev/zero: cannot read benchmark config (")
 
 
 # --------------------------------------------------------------------------- the command line
@@ -319,7 +310,7 @@ def test_evolve_cli_bad_values_are_exit_2_and_create_nothing(tmp_path):
     cli_error(cli("evolve", "--set", "sge.max_depth=17.9", "--db", str(db)),
               "flags: sge.max_depth = 17.9: expected an integer in [1, 64]")
     cli_error(cli("evolve", "--config", "/dev/zero", "--db", str(db)),
-              "/dev/zero: cannot read config file: not a regular file")
+              "/dev/zero: cannot read config file (")
     assert not db.exists()
 
 
@@ -346,17 +337,17 @@ def test_grammar_files_must_be_small_regular_utf8(tmp_path):
     latin = tmp_path / "latin.bnf"
     latin.write_bytes(b"<a> ::= x # caf\xe9\n")
     cases = [
-        (Path("/dev/zero"), "cannot read grammar: not a regular file"),
-        (fifo, "cannot read grammar: not a regular file"),
-        (tmp_path, "cannot read grammar: not a regular file"),
-        (big, "cannot read grammar: larger than 1_048_576 bytes"),
-        (latin, "cannot read grammar: not UTF-8 text (byte 15)"),
+        (Path("/dev/zero"), "cannot read grammar ("),
+        (fifo, "cannot read grammar (a FIFO, not a regular file)"),
+        (tmp_path, "cannot read grammar (a directory, not a regular file)"),
+        (big, "1310730 bytes, more than the 1048576 allowed"),
+        (latin, "cannot read grammar (not UTF-8 text: invalid byte at offset 15)"),
     ]
     for path, message in cases:
         start = time.monotonic()
         with pytest.raises(GrammarError) as info:
             load_grammar(path)
-        one_line(info.value, f"{path}:0:0: {message}")
+        one_line(info.value, f"{path}:0:0: cannot read grammar (", message)
         assert time.monotonic() - start < 10
 
 

@@ -39,8 +39,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -49,6 +47,7 @@ from typing import Any
 
 from symalr import settings
 from symalr.errors import ConfigError
+from symalr.fileio import read_input_text
 from symalr.settings import MAX_PATH_CHARS, MAX_SEED, bound_error, check_fields, setting
 from symalr.sge.engine import SGEConfig
 from symalr.train import config as fitness_config
@@ -162,47 +161,9 @@ def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _read_config_text(path: Path, what: str = "config file",
-                      max_bytes: int = MAX_CONFIG_BYTES) -> str:
-    """The text of the regular file ``path``: at most ``max_bytes`` bytes of UTF-8 (a BOM is
-    allowed). Directories, FIFOs and devices are refused without being opened (and the opened
-    file is checked again, non-blocking, in case it was replaced by a FIFO meanwhile). Every
-    failure is a one-line :class:`ConfigError` naming ``path``."""
-    try:
-        regular = stat.S_ISREG(os.stat(path).st_mode)  # a device is never even opened
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)) if regular else -1
-    except (OSError, ValueError) as err:
-        reason = getattr(err, "strerror", None) or str(err)
-        raise ConfigError(f"{path}: cannot read {what} ({reason})") from None
-    if not regular:
-        raise ConfigError(f"{path}: cannot read {what}: not a regular file")
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced since the check above
-            raise ConfigError(f"{path}: cannot read {what}: not a regular file")
-        chunks: list[bytes] = []
-        size = 0
-        while size <= max_bytes:
-            chunk = os.read(fd, min(1 << 16, max_bytes + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read {what} ({err.strerror})") from None
-    finally:
-        os.close(fd)
-    data = b"".join(chunks)
-    if len(data) > max_bytes:
-        raise ConfigError(f"{path}: {what} is larger than {max_bytes:_} bytes")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"{path}: {what} is not UTF-8 text (byte {err.start})") from None
-
-
 def read_toml(path: Path) -> dict[str, Any]:
     """A config file's checked layer."""
-    text = _read_config_text(path)
+    text = read_input_text(path, "config file", ConfigError, MAX_CONFIG_BYTES)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import functools
 import os
-import stat
 from pathlib import Path
 
 from symalr.errors import GrammarError
+from symalr.fileio import read_input_text
 from symalr.grammar.analysis import analyse
 from symalr.grammar.limits import MAX_GRAMMAR_BYTES
 from symalr.grammar.parse import parse_raw
@@ -57,54 +57,11 @@ def load_grammar(name_or_path: str | Path) -> Grammar:
     shipped = shipped_grammars()
     is_shipped = isinstance(name_or_path, str) and label in shipped
     path = shipped[label] if is_shipped else Path(label)
-    try:
-        text = _read_grammar_text(path, label)
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         known = ", ".join(shipped) or "none"
         raise GrammarError(
             f"no such grammar file or shipped grammar (shipped: {known})", label, 0, 0
-        ) from None
+        )
+    text = read_input_text(label if not is_shipped else path, "grammar", GrammarError,
+                           MAX_GRAMMAR_BYTES)
     return parse_grammar(text, str(path) if is_shipped else label)
-
-
-def _read_grammar_text(path: Path, label: str, max_bytes: int = MAX_GRAMMAR_BYTES) -> str:
-    """The text of the regular file ``path``: at most ``max_bytes`` bytes of UTF-8 (a BOM is
-    allowed). Directories, FIFOs and devices are refused without being opened (and the opened
-    file is checked again, non-blocking, in case it was replaced by a FIFO meanwhile). A
-    missing file raises ``FileNotFoundError``;
-    every other failure is a :class:`GrammarError` naming ``label`` at line 0, column 0."""
-
-    def fail(reason: str) -> GrammarError:
-        return GrammarError(f"cannot read grammar: {reason}", label, 0, 0)
-
-    try:
-        regular = stat.S_ISREG(os.stat(path).st_mode)  # a device is never even opened
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)) if regular else -1
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError) as err:
-        raise fail(getattr(err, "strerror", None) or str(err)) from None
-    if not regular:
-        raise fail("not a regular file")
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced since the check above
-            raise fail("not a regular file")
-        chunks: list[bytes] = []
-        size = 0
-        while size <= max_bytes:
-            chunk = os.read(fd, min(1 << 16, max_bytes + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError as err:
-        raise fail(err.strerror or str(err)) from None
-    finally:
-        os.close(fd)
-    data = b"".join(chunks)
-    if len(data) > max_bytes:
-        raise fail(f"larger than {max_bytes:_} bytes")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise fail(f"not UTF-8 text (byte {err.start})") from None
