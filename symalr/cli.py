@@ -15,7 +15,8 @@ from . import __version__
 from .errors import GrammarError, SymalrError
 
 #: Subcommand modules under ``symalr.commands``, in help order.
-COMMANDS = ("evolve", "export", "latex", "simplify", "benchmark", "list", "show", "grammar")
+COMMANDS = ("evolve", "export", "latex", "simplify", "benchmark", "tasks", "list", "show",
+            "grammar")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -180,6 +180,22 @@ class OptimizerSpec:
         )
         return replace(self, hyperparams=hps, name=name or self.name)
 
+    def with_step_scale(self, scale: float) -> OptimizerSpec:
+        """A copy whose weight update is multiplied by a new hyperparameter ``scale`` (default
+        ``scale``, tunable in ``[0, max(10, scale)]``): how an evolved rule is exported with
+        the step-size multiplier its search chose. ``scale == 1`` returns the spec itself."""
+        if scale == 1.0:
+            return self
+        name = "scale"
+        taken = {h.name for h in self.hyperparams} | set(self.states)
+        k = 1
+        while name in taken:
+            name, k = f"scale_{k}", k + 1
+        hp = HyperParam(name, float(scale), low=0.0, high=max(10.0, float(scale)),
+                        latex=r"\alpha", doc="step scale chosen by the search")
+        return replace(self, delta=symbol(name, positive=True) * self.delta,
+                       hyperparams=(*self.hyperparams, hp))
+
     # ------------------------------------------------------------------ JSON
 
     def to_json(self) -> dict[str, Any]:

@@ -108,6 +108,9 @@ def check_identity(path: Path, application_id: int, kind: str, schema_version: i
                          f"({schema_version})")
     if version < 1:
         raise StoreError(f"{path}: symalr {kind} without a schema (version {version})")
+    if schema is not None and version < schema_version:
+        raise StoreError(f"{path}: a symalr {kind} of schema version {version}, written by an "
+                         f"older symalr; this one reads version {schema_version}")
     if schema is not None:
         for table, columns in table_layout(schema).items():
             if table not in found:

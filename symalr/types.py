@@ -155,7 +155,9 @@ class EvalResult:
     ``fitness`` is the minimum accuracy over the evaluations that ran (the floor, 0.0, for a
     statically rejected spec or a contained failure). ``accuracies``/``epochs``/``seconds`` have
     one entry per evaluation that ran. ``error`` is ``None`` or a one-line description.
-    ``rejected`` is True when the spec never trained (static rejection).
+    ``rejected`` is True when the spec never trained (static rejection). ``details`` holds
+    what a task-based fitness measures beyond the number (best multiplier, sensitivity,
+    speed, per-task ratios; docs/discovery.md), JSON-ready; empty for Algorithm 1.
     """
 
     fitness: float
@@ -164,3 +166,4 @@ class EvalResult:
     seconds: float = 0.0
     error: str | None = None
     rejected: bool = False
+    details: Mapping[str, object] = field(default_factory=dict)

@@ -37,9 +37,11 @@ def data_dir() -> str:
 
 
 def tiny_settings(**extra) -> dict:
-    """Two runs of six individuals over two generations, trained on slices of 300 images:
-    a few seconds, real data, and still a mix of trained, cached and rejected individuals."""
+    """Two runs of six individuals over two generations, scored by Algorithm 1 on slices of
+    300 images: a few seconds, real data, and still a mix of trained, cached and rejected
+    individuals."""
     settings = {
+        "search.kind": "algorithm1",
         "runs": 2, "seed": 11, "sge.population_size": 6, "sge.generations": 2,
         "sge.tournament_size": 2, "fitness.splits": [600, 300, 300],
         "fitness.n_evaluations": 2, "fitness.max_epochs": 2, "fitness.batch_size": 100,

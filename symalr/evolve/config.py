@@ -59,7 +59,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-PRESETS = ("default", "paper")
+PRESETS = ("default", "proxy", "paper", "cpu-long", "gpu", "cluster")
 EXECUTORS = ("local", "ray", "inline")
 #: Largest config file read (the shipped presets are under 2 KB).
 MAX_CONFIG_BYTES = 1 << 20
@@ -82,6 +82,73 @@ class ExecutorConfig:
         check_fields(self, "executor.")
 
 
+SEARCH_KINDS = ("algorithm1", "tasks")
+GATES = ("sgd_momentum", "adam", "none")
+_TASK_NAMES = dict(min_len=0, max_len=32, why="task names or module:function entry points")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """What the search scores candidates with (docs/discovery.md).
+
+    ``kind = "algorithm1"`` uses the ``[fitness]`` section (the paper's Algorithm 1, or the
+    proxy). ``kind = "tasks"`` scores every new fingerprint on the stage-1 ``tasks`` relative
+    to tuned Adam under each of the ``multipliers`` (:mod:`symalr.tasks.fitness`; each task
+    trains ``epochs`` of its budget, from ``seeds``, on the data of ``data_seed``), then runs a
+    funnel: after each generation the ``stage2_promote`` best distinct candidates whose
+    stage-1 fitness beats the ``gate`` baseline are scored on ``stage2_tasks``, and likewise
+    from stage 2 to ``stage3_tasks`` (an empty task list ends the funnel). ``holdout`` tasks
+    are never used by the search: the report measures the best rules on them.
+    ``[fitness]`` still says where training runs (``device``, ``threads``, ``data_dir``).
+    """
+
+    kind: str = setting("algorithm1", choices=SEARCH_KINDS)
+    tasks: tuple[str, ...] = setting(("ill_conditioned", "regression", "fmnist_mlp"),
+                                     **_TASK_NAMES)
+    multipliers: tuple[float, ...] = setting((0.3, 1.0, 3.0), low=1e-6, high=1000,
+                                             max_len=9, why="global step-size multipliers")
+    seeds: tuple[int, ...] = setting((0,), low=0, high=MAX_SEED, max_len=16,
+                                     why="training seeds of each stage's trainings")
+    data_seed: int = setting(0, low=0, high=MAX_SEED, why="the search tasks' data split")
+    epochs: float = setting(1.0, low=0.01, high=1.0, why="fraction of each task's epochs")
+    stage2_tasks: tuple[str, ...] = setting((), **_TASK_NAMES)
+    stage2_promote: int = setting(3, low=1, high=1000, why="candidates promoted per generation")
+    stage2_epochs: float = setting(1.0, low=0.01, high=1.0, why="fraction of each epoch budget")
+    stage3_tasks: tuple[str, ...] = setting((), **_TASK_NAMES)
+    stage3_promote: int = setting(2, low=1, high=1000, why="candidates promoted per generation")
+    stage3_epochs: float = setting(1.0, low=0.01, high=1.0, why="fraction of each epoch budget")
+    stage3_multipliers: tuple[float, ...] = setting((1.0,), low=1e-6, high=1000, max_len=9,
+                                                    why="times the candidate's stage-2 best")
+    gate: str = setting("sgd_momentum", choices=GATES)
+    holdout: tuple[str, ...] = setting(("cifar_small_cnn", "fmnist_noisy"), **_TASK_NAMES)
+    holdout_top: int = setting(3, low=0, high=100, why="rules measured on the held-out tasks")
+    time_limit_s: float = setting(0.0, low=0, high=1_000_000, why="per candidate; 0: none")
+
+    def __post_init__(self) -> None:
+        check_fields(self, "search.")
+        if self.kind == "tasks" and not self.tasks:
+            raise bound_error("search.tasks", [], "at least one task for kind 'tasks'")
+        if self.kind == "tasks":
+            used = set(self.tasks) | set(self.stage2_tasks) | set(self.stage3_tasks)
+            both = sorted(used & set(self.holdout))
+            if both:
+                raise bound_error("search.holdout", list(self.holdout),
+                                  f"tasks the search never uses; {', '.join(both)} is a "
+                                  "search task")
+
+    def stages(self) -> list[tuple[tuple[str, ...], float, tuple[float, ...], int]]:
+        """(tasks, epoch fraction, multipliers, promoted per generation) of each stage, in
+        order (stage 1's ``promote`` is 0: every new fingerprint)."""
+        out = [(self.tasks, self.epochs, self.multipliers, 0)]
+        if self.stage2_tasks:
+            out.append((self.stage2_tasks, self.stage2_epochs, self.multipliers,
+                        self.stage2_promote))
+            if self.stage3_tasks:
+                out.append((self.stage3_tasks, self.stage3_epochs, self.stage3_multipliers,
+                            self.stage3_promote))
+        return out
+
+
 @dataclass(frozen=True)
 class EvolveConfig:
     """A resolved experiment configuration (see the module docstring). Every field is
@@ -96,6 +163,7 @@ class EvolveConfig:
     share_cache: bool = setting(True)
     sge: SGEConfig = field(default_factory=SGEConfig)
     fitness: FitnessConfig = field(default_factory=FitnessConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
 
     def __post_init__(self) -> None:
@@ -115,15 +183,31 @@ class EvolveConfig:
             "grammar": self.grammar, "seed_with": list(self.seed_with),
             "share_cache": self.share_cache, "sge": sge,
             "fitness": fitness_config.to_dict(self.fitness),
+            "search": {k: list(v) if isinstance(v, tuple) else v
+                       for k, v in dataclasses.asdict(self.search).items()},
             "executor": dataclasses.asdict(self.executor),
         }
 
-    def fitness_key(self) -> str:
-        """Key of the fitness cache: every fitness setting that can change a result (not
-        ``data_dir``: the data are verified by checksum wherever they lie)."""
+    def stage_fitness(self, stage: int = 1) -> dict[str, Any]:
+        """The fitness settings of funnel stage ``stage`` (1-based) as the JSON-ready dict a
+        job carries: Algorithm 1's (``[fitness]``) or a task fitness
+        (:class:`symalr.tasks.fitness.TaskFitness`)."""
+        if self.search.kind == "algorithm1":
+            return fitness_config.to_dict(self.fitness)
+        tasks, epochs, multipliers, _ = self.search.stages()[stage - 1]
+        return {"kind": "tasks", "tasks": list(tasks), "multipliers": list(multipliers),
+                "seeds": list(self.search.seeds), "data_seed": self.search.data_seed,
+                "epochs": epochs, "time_limit_s": self.search.time_limit_s or None,
+                "threads": self.fitness.threads, "device": self.fitness.device,
+                "data_dir": self.fitness.data_dir}
+
+    def fitness_key(self, stage: int = 1) -> str:
+        """Key of the fitness cache of ``stage``: every fitness setting that can change a
+        result (not ``data_dir``: the data are verified by checksum wherever they lie).
+        Algorithm 1's key is the one symalr has always used."""
         import hashlib
 
-        data = {k: v for k, v in fitness_config.to_dict(self.fitness).items() if k != "data_dir"}
+        data = {k: v for k, v in self.stage_fitness(stage).items() if k != "data_dir"}
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -154,7 +238,7 @@ def check_layer(data: Mapping[str, Any], where: str) -> dict[str, Any]:
 def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in top.items():
-        if key in ("sge", "fitness", "executor") and isinstance(out.get(key), Mapping):
+        if key in ("sge", "fitness", "search", "executor") and isinstance(out.get(key), Mapping):
             out[key] = {**out[key], **value}
         else:
             out[key] = value
@@ -256,9 +340,11 @@ def build_config(data: Mapping[str, Any], where: str) -> EvolveConfig:
         fitness = {**fitness_config.to_dict(fitness_config.PRESETS[base]), **fitness}
     try:
         return EvolveConfig(
-            **{k: v for k, v in data.items() if k not in ("sge", "fitness", "executor")},
+            **{k: v for k, v in data.items() if k not in ("sge", "fitness", "search",
+                                                            "executor")},
             sge=SGEConfig(**data.get("sge", {})),
             fitness=FitnessConfig(**fitness),
+            search=SearchConfig(**data.get("search", {})),
             executor=ExecutorConfig(**data.get("executor", {})),
         )
     except ConfigError as err:

@@ -38,7 +38,36 @@ def check_experiment(config: EvolveConfig, grammar: Grammar, seeds: Sequence[Gen
                           f"of {config.sge.population_size} (sge.population_size)")
     check_grammar_yields(grammar, config.sge.max_depth, config.sge.min_init_depth,
                          np.random.default_rng(config.seed))
-    check_fitness(config.fitness, where)
+    if config.search.kind == "tasks":
+        check_search(config)
+    else:
+        check_fitness(config.fitness, where)
+
+
+def check_search(config: EvolveConfig, say=None) -> None:
+    """Every task of the search's funnel and hold-out set exists and can be trained
+    (:func:`symalr.tasks.check_task`, on the data seed it will use); then their baselines are
+    computed or found in the cache (``say`` reports progress), so that workers only read
+    them."""
+    import sys
+
+    from symalr.tasks import check_task, get_task
+    from symalr.tasks.baselines import DATA_SEED
+    from symalr.tasks.fitness import prepare_references
+
+    search = config.search
+    stage_tasks = [t for tasks, *_ in search.stages() for t in tasks]
+    for name in dict.fromkeys(stage_tasks):
+        check_task(get_task(name, config.fitness.data_dir), search.data_seed)
+    for name in dict.fromkeys(search.holdout):
+        check_task(get_task(name, config.fitness.data_dir), DATA_SEED)
+
+    def stderr(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    for tasks, epochs, _, _ in search.stages():
+        prepare_references(tasks, search.data_seed, config.fitness.data_dir,
+                           config.fitness.device, say or stderr, epochs)
 
 
 def check_fitness(fitness: FitnessConfig, where: str = "configuration") -> None:

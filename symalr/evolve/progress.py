@@ -75,6 +75,20 @@ class Progress:
         self._write(("\r\x1b[K" if self.live else "")
                     + f"symalr: evaluation attempt {attempt} lost ({reason}); retrying\n")
 
+    def stage_begins(self, stage: int, jobs: int) -> None:
+        """Funnel stage ``stage`` is about to score ``jobs`` promoted candidates."""
+        self._jobs = jobs
+        self._done_in_step = 0
+
+    def stage_done(self, stage: int, generation: int, evaluations: Sequence) -> None:
+        """A line for funnel stage ``stage`` after ``generation``: how many candidates it has
+        scored in all, and the best fitness there."""
+        scored = [e.fitness for e in evaluations if e.fitness == e.fitness]
+        best = max(scored, default=float("nan"))
+        self.last_line = (f"symalr: gen {generation}/{self.total}  stage {stage}: "
+                          f"{self._jobs} promoted, {len(scored)} scored in all, best {best:.4f}")
+        self._write(("\r\x1b[K" if self.live else "") + self.last_line + "\n")
+
     def step_done(self, generation: int, rows: Sequence[GenerationRow]) -> None:
         self.last_line = self.line(generation, rows)
         self._write(("\r\x1b[K" if self.live else "") + self.last_line + "\n")

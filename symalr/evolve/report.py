@@ -82,27 +82,36 @@ def plot_fitness(curves: Curves, path: Path, title: str = "") -> None:
         plt.close(fig)
 
 
-def best_latex(best: list[IndividualRow], db_path: Path) -> str:
-    """The LaTeX of each ranked optimizer, with a comment line naming it."""
+def best_latex(best: list[IndividualRow], store: Store) -> str:
+    """The LaTeX of each ranked optimizer, with comment lines naming it and what the search
+    measured of it (funnel stage, fitness, step multiplier, sensitivity, speed)."""
+    from symalr.evolve.query import search_summary
     from symalr.render.latex import update_rule_latex
 
     blocks = []
     for rank, row in enumerate(best, 1):
-        spec = individual_spec(row, f"evolved_rank{rank}", db_path)
+        spec = individual_spec(row, f"evolved_rank{rank}", store.path, store)
         values = ", ".join(f"{h.name} = {h.default:.6g}" for h in spec.hyperparams)
+        measured = search_summary(store.evaluations_of(row.fingerprint))
         blocks.append(
             f"% rank {rank}: fitness {row.fitness:.4f} (run {row.run_id}, generation "
             f"{row.generation}, individual {row.position}); canonical: {row.canonical}\n"
+            + (f"% {measured}\n" if measured else "")
             + (f"% {values}\n" if values else "")
             + update_rule_latex(spec)
         )
     return "\n\n".join(blocks)
 
 
-def write_report(store: Store, run_ids: list[int], out_dir: Path, top: int = 3) -> str:
-    """Write the report files for ``run_ids`` into ``out_dir``; return the LaTeX of the top
-    optimizers (empty when no individual was ranked). Each file is replaced atomically
-    (:mod:`symalr.fileio`); :class:`~symalr.errors.OutputError` if one cannot be written."""
+def write_report(store: Store, run_ids: list[int], out_dir: Path, top: int = 3,
+                 transfer: tuple[tuple[str, ...], int] | None = None,
+                 data_dir: str | None = None, say=None) -> str:
+    """Write the report files for ``run_ids`` into ``out_dir``; return the product for
+    standard output: the LaTeX of the top optimizers (empty when no individual was ranked),
+    then, with ``transfer = (held-out tasks, how many rules)``, the transfer table
+    (:mod:`symalr.evolve.transfer`; files ``transfer.md``, ``transfer.csv``,
+    ``transfer.png``). Each file is replaced atomically (:mod:`symalr.fileio`);
+    :class:`~symalr.errors.OutputError` if one cannot be written."""
     from symalr.pipeline import module_source
 
     ensure_folder(out_dir)
@@ -110,11 +119,23 @@ def write_report(store: Store, run_ids: list[int], out_dir: Path, top: int = 3) 
     if curves.generations.size:
         write_csv(curves, out_dir / "fitness.csv")
         plot_fitness(curves, out_dir / "fitness.png")
-    best = store.best_individuals(top, run_ids)
+    best = store.best_individuals(max(top, transfer[1] if transfer else 0), run_ids)
     if not best:
         return ""
-    latex = best_latex(best, store.path)
+    latex = best_latex(best[:top], store)
     atomic_write_text(out_dir / "best.tex", latex + "\n")
-    spec = individual_spec(best[0], "evolved_rank1", store.path)
+    spec = individual_spec(best[0], "evolved_rank1", store.path, store)
     atomic_write_text(out_dir / "best_optimizer.py", module_source(spec, "torch"))
-    return latex
+    if not transfer or not transfer[0] or not transfer[1]:
+        return latex
+    from symalr.evolve.transfer import plot_transfer, transfer_table
+
+    rules = [(f"rank {k}", individual_spec(row, f"evolved_rank{k}", store.path, store))
+             for k, row in enumerate(best[:transfer[1]], 1)]
+    table = transfer_table(rules, transfer[0], data_dir, say=say)
+    text = ("Transfer to held-out tasks (test score, and its ratio to tuned Adam's; mean over "
+            "seeds; the search never used these tasks):\n\n" + table.markdown())
+    atomic_write_text(out_dir / "transfer.md", text)
+    atomic_write_text(out_dir / "transfer.csv", table.csv())
+    plot_transfer(table, out_dir / "transfer.png")
+    return latex + "\n\n" + text

@@ -42,7 +42,6 @@ from symalr.evolve.store import (
     Store,
 )
 from symalr.sge.engine import Individual, initial_population, next_generation
-from symalr.train.config import to_dict as fitness_dict
 from symalr.types import Genotype, Grammar
 
 
@@ -98,8 +97,8 @@ class Runner:
         self.seeds = tuple(seeds)
         self.progress = progress
         self.preparer = Preparer()
-        self.fitness_key = config.fitness_key()
-        self._fitness = fitness_dict(config.fitness)
+        self.fitness_key = config.fitness_key(1)
+        self._fitness = config.stage_fitness(1)
         runs = {r.run_id: r for r in store.runs()}
         self.states = [load_state(store, runs[i], grammar, self.preparer) for i in run_ids]
         done = {s.generation for s in self.states}
@@ -117,8 +116,11 @@ class Runner:
         total = self.config.sge.generations
         if self.progress is not None:
             self.progress.begin(self.generation, total, len(self.states))
+        if self.generation >= 0:
+            self.funnel(self.generation)  # a run killed during promotions finishes them
         while self.generation < total:
             self.step()
+            self.funnel(self.generation)
         unfinished = [s.run.run_id for s in self.states if s.run.status != "finished"]
         if unfinished:
             self.store.add_event(unfinished, "finished")
@@ -161,7 +163,7 @@ class Runner:
             self.store.add_evaluation(EvaluationRow(
                 scope, fitness_key, fingerprint, self.config.fitness.seed,
                 origins[outcome.job.key], r.fitness, r.accuracies, r.epochs, r.error,
-                r.rejected, outcome.attempts, r.seconds, outcome.worker))
+                r.rejected, outcome.attempts, r.seconds, outcome.worker, 1, dict(r.details)))
             if self.progress is not None:
                 self.progress.evaluated(r)
 
@@ -202,6 +204,41 @@ class Runner:
             run_id, generation, rng_state, max(fits), float(np.mean(fits)), counts["trained"],
             counts["cache"], counts["rejected"], counts["elite"], time.monotonic() - started)
         return row, members
+
+    def funnel(self, generation: int) -> None:
+        """Promote candidates through the funnel after ``generation`` (docs/discovery.md):
+        for each stage ``k >= 2``, the ``promote`` best distinct candidates by stage ``k-1``
+        fitness, among those that beat the gate baseline there, are scored at stage ``k``
+        unless they already were. A pure function of the stored results, so a resumed run
+        promotes exactly the same candidates."""
+        from symalr.evolve.funnel import promotions
+
+        stages = self.config.search.stages() if self.config.search.kind == "tasks" else []
+        run_ids = [s.run.run_id for s in self.states]
+        for k in range(2, len(stages) + 1):
+            chosen = promotions(self.store, self.config, run_ids, k)
+            jobs = {}
+            origins = {}
+            for scope, row, scale in chosen:
+                key = (scope, self.config.fitness_key(k), row.fingerprint)
+                if self.store.evaluation(*key) is not None:
+                    continue
+                jobs[key] = Job(key, row.spec, self.config.stage_fitness(k), scale)
+                origins[key] = (row.run_id, row.generation, row.position)
+            if self.progress is not None:
+                self.progress.stage_begins(k, len(jobs))
+            for outcome in self.executor.run(list(jobs.values()), self._lost):
+                scope, fitness_key, fingerprint = outcome.job.key
+                r = outcome.result
+                self.store.add_evaluation(EvaluationRow(
+                    scope, fitness_key, fingerprint, self.config.fitness.seed,
+                    origins[outcome.job.key], r.fitness, r.accuracies, r.epochs, r.error,
+                    r.rejected, outcome.attempts, r.seconds, outcome.worker, k, dict(r.details)))
+                if self.progress is not None:
+                    self.progress.evaluated(r)
+            if self.progress is not None and jobs:
+                self.progress.stage_done(k, generation, self.store.evaluations_with_key(
+                    self.config.fitness_key(k)))
 
     def _lost(self, job: Job, attempt: int, reason: str, worker: str) -> None:
         scope, fitness_key, fingerprint = job.key

@@ -15,7 +15,8 @@ from symalr.sqlite_file import check_identity, readonly_connection  # noqa: F401
 
 #: ``PRAGMA application_id`` of symalr experiment databases ("SyAL").
 APPLICATION_ID = 0x5379414C
-SCHEMA_VERSION = 1
+#: 2: evaluations carry their funnel ``stage`` and a task fitness's ``details`` (JSON).
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE runs (
@@ -84,6 +85,8 @@ CREATE TABLE evaluations (
     seconds REAL NOT NULL,
     worker TEXT NOT NULL,
     finished_at REAL NOT NULL,
+    stage INTEGER NOT NULL DEFAULT 1,
+    details TEXT NOT NULL DEFAULT '{}',
     UNIQUE (scope, fitness_key, fingerprint)
 );
 CREATE TABLE lost_attempts (

@@ -42,7 +42,7 @@ import math
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from symalr.errors import StoreError
@@ -112,6 +112,8 @@ class EvaluationRow:
     attempts: int = 1
     seconds: float = 0.0
     worker: str = ""
+    stage: int = 1
+    details: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -225,11 +227,12 @@ class Store:
             c.execute(
                 "INSERT INTO evaluations (scope, fitness_key, fingerprint, eval_seed, origin_run,"
                 " origin_generation, origin_position, fitness, accuracies, epochs, error,"
-                " rejected, attempts, seconds, worker, finished_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " rejected, attempts, seconds, worker, finished_at, stage, details)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (e.scope, e.fitness_key, e.fingerprint, e.eval_seed, *e.origin, e.fitness,
                  json.dumps(list(e.accuracies)), json.dumps(list(e.epochs)), e.error,
-                 int(e.rejected), e.attempts, e.seconds, e.worker, time.time()),
+                 int(e.rejected), e.attempts, e.seconds, e.worker, time.time(), e.stage,
+                 json.dumps(e.details, sort_keys=True)),
             )
 
     def add_lost_attempt(
@@ -308,10 +311,9 @@ class Store:
         ).fetchall()
         return [_individual(r, self.path) for r in rows]
 
-    def best_individuals(self, limit: int, run_ids: Sequence[int] | None = None
-                         ) -> list[IndividualRow]:
-        """The ``limit`` best distinct fingerprints (first occurrence of each), best first;
-        NaN fitness ranks last. Ties go to the earlier individual."""
+    def first_occurrences(self, run_ids: Sequence[int] | None = None) -> list[IndividualRow]:
+        """The first occurrence (by run, generation, position) of every fingerprint that was
+        not statically rejected, in that order."""
         where = ""
         args: list = []
         if run_ids is not None:
@@ -326,9 +328,46 @@ class Store:
             ind = _individual(r, self.path)
             if ind.source != "rejected" and ind.fingerprint not in first:
                 first[ind.fingerprint] = ind
-        ranked = sorted(first.values(),
-                        key=lambda i: -i.fitness if i.fitness == i.fitness else float("inf"))
-        return ranked[:limit]
+        return list(first.values())
+
+    def deepest_stages(self) -> dict[str, EvaluationRow]:
+        """Per fingerprint, its evaluation at the deepest funnel stage it reached beyond
+        stage 1 (absent: it was never promoted)."""
+        rows = self._conn.execute(
+            f"SELECT {_EVAL_COLUMNS} FROM evaluations WHERE stage > 1 ORDER BY stage, eval_id"
+        ).fetchall()
+        return {e.fingerprint: e for e in (_evaluation(r, self.path) for r in rows)}
+
+    def evaluations_of(self, fingerprint: str) -> list[EvaluationRow]:
+        """Every evaluation of ``fingerprint``, by funnel stage then in the order stored."""
+        rows = self._conn.execute(
+            f"SELECT {_EVAL_COLUMNS} FROM evaluations WHERE fingerprint = ?"
+            " ORDER BY stage, eval_id", (fingerprint,)).fetchall()
+        return [_evaluation(r, self.path) for r in rows]
+
+    def evaluations_with_key(self, fitness_key: str) -> list[EvaluationRow]:
+        """Every evaluation under ``fitness_key`` (one funnel stage), in the order stored."""
+        rows = self._conn.execute(
+            f"SELECT {_EVAL_COLUMNS} FROM evaluations WHERE fitness_key = ? ORDER BY eval_id",
+            (fitness_key,)).fetchall()
+        return [_evaluation(r, self.path) for r in rows]
+
+    def best_individuals(self, limit: int, run_ids: Sequence[int] | None = None
+                         ) -> list[IndividualRow]:
+        """The ``limit`` best distinct fingerprints (first occurrence of each), best first:
+        those that reached a deeper funnel stage rank first, then by fitness at that stage,
+        then by their own (stage-1) fitness; NaN fitness ranks last; ties go to the earlier
+        individual."""
+        deepest = self.deepest_stages()
+
+        def key(i: IndividualRow):
+            stage = deepest.get(i.fingerprint)
+            at = stage.fitness if stage is not None else i.fitness
+            return (-(stage.stage if stage is not None else 1),
+                    -at if at == at else float("inf"),
+                    -i.fitness if i.fitness == i.fitness else float("inf"))
+
+        return sorted(self.first_occurrences(run_ids), key=key)[:limit]
 
     def evaluation(self, scope: int, fitness_key: str, fingerprint: str) -> EvaluationRow | None:
         row = self._conn.execute(
@@ -353,7 +392,7 @@ _IND_COLUMNS = ("run_id, generation, position, genotype, phenotype, spec, canoni
                 " parents, operator, fitness, source, rejection")
 _EVAL_COLUMNS = ("scope, fitness_key, fingerprint, eval_seed, origin_run, origin_generation,"
                  " origin_position, fitness, accuracies, epochs, error, rejected, attempts,"
-                 " seconds, worker")
+                 " seconds, worker, stage, details")
 
 
 def _real(value: float | None) -> float:
@@ -380,4 +419,5 @@ def _evaluation(r: tuple, path: Path) -> EvaluationRow:
     return EvaluationRow(r[0], r[1], r[2], r[3], (r[4], r[5], r[6]), _real(r[7]),
                          tuple(decode_json(r[8], path, "evaluations", row, list)),
                          tuple(decode_json(r[9], path, "evaluations", row, list)), r[10],
-                         bool(r[11]), r[12], r[13], r[14])
+                         bool(r[11]), r[12], r[13], r[14], r[15],
+                         decode_json(r[16], path, "evaluations", row, dict))

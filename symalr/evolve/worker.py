@@ -23,16 +23,27 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def evaluate_job(spec_json: str, fitness: dict[str, Any]) -> dict[str, Any]:
-    """Fitness of the spec ``spec_json`` (JSON text) under the fitness configuration ``fitness``
-    (:func:`symalr.train.config.to_dict` form), as :func:`result_to_dict` plus ``worker``."""
+def evaluate_job(spec_json: str, fitness: dict[str, Any], scale: float = 1.0) -> dict[str, Any]:
+    """Fitness of the spec ``spec_json`` (JSON text) under the fitness settings ``fitness``:
+    Algorithm 1's (:func:`symalr.train.config.to_dict` form) or, with ``"kind": "tasks"``, a
+    task fitness (:class:`symalr.tasks.fitness.TaskFitness`, its multipliers times ``scale``),
+    as :func:`result_to_dict` plus ``worker``."""
     from symalr.spec import spec_loads
-    from symalr.train.candidate import evaluate_spec
-    from symalr.train.config import from_dict
 
-    config = from_dict({**fitness, "splits": tuple(fitness["splits"])})
+    spec = spec_loads(spec_json, "<evaluation>")
     with np.errstate(all="ignore"):  # the static screen probes overflowing rules on purpose
-        result = evaluate_spec(spec_loads(spec_json, "<evaluation>"), config)
+        if fitness.get("kind") == "tasks":
+            from symalr.tasks.fitness import TaskFitness, evaluate_candidate
+
+            config = TaskFitness.from_dict(fitness)
+            if scale != 1.0:
+                config = config.scaled(scale)
+            result = evaluate_candidate(spec, config).result()
+        else:
+            from symalr.train.candidate import evaluate_spec
+            from symalr.train.config import from_dict
+
+            result = evaluate_spec(spec, from_dict({**fitness, "splits": tuple(fitness["splits"])}))
     return {**result_to_dict(result), "worker": worker_name()}
 
 
@@ -44,6 +55,7 @@ def result_to_dict(result: EvalResult) -> dict[str, Any]:
         "seconds": float(result.seconds),
         "error": result.error,
         "rejected": bool(result.rejected),
+        "details": dict(result.details),
     }
 
 
@@ -55,4 +67,5 @@ def result_from_dict(data: dict[str, Any]) -> EvalResult:
         seconds=float(data["seconds"]),
         error=data["error"],
         rejected=bool(data["rejected"]),
+        details=data.get("details", {}),
     )

@@ -2,8 +2,10 @@
 on a small log grid, so that any optimizer's score can be stated as a ratio to tuned Adam's.
 
 For each optimizer and each grid value, the task is trained from every seed of
-:data:`SEEDS` on the data of :data:`DATA_SEED`; the learning rate with the best mean
-*validation* score wins, and its mean *test* score (and validation score) is the baseline.
+:data:`SEEDS` on the data of :data:`DATA_SEED` (for a fraction ``epochs`` of its epoch budget:
+a cheap funnel stage compares against baselines trained as long as its candidates); the
+learning rate with the best mean *validation* score wins, and its mean *test* score (and
+validation score) is the baseline.
 Everything is recorded: the grid, the seeds, every score. Baselines are computed on first use
 and cached as JSON in the user cache (``~/.cache/symalr/baselines``), keyed by the task's
 ``name@version``, the grid, the seeds and the versions of symalr and torch; a cache file that
@@ -23,8 +25,8 @@ from symalr.tasks.base import Task
 
 #: Learning-rate grids (log-spaced, half a decade apart).
 GRIDS: dict[str, tuple[float, ...]] = {
-    "adam": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2),
-    "sgd_momentum": (1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1),
+    "adam": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1),
+    "sgd_momentum": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1),
 }
 BASELINES = tuple(GRIDS)
 #: Training seeds of every baseline training, and the seed of the data split.
@@ -49,6 +51,7 @@ class Baseline:
     data_seed: int
     scores: dict[str, list[float]]
     seconds: float
+    epochs: float = 1.0
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -71,13 +74,13 @@ def make_optimizer(name: str, lr: float):
     raise ValueError(f"unknown baseline {name!r}")
 
 
-def cache_key(task: Task, name: str, grid, seeds, data_seed: int) -> str:
+def cache_key(task: Task, name: str, grid, seeds, data_seed: int, epochs: float = 1.0) -> str:
     """The cache file stem of a baseline: task key and a digest of everything that decides it."""
     import torch
 
     from symalr import __version__
 
-    what = json.dumps([task.key, name, list(grid), list(seeds), data_seed, __version__,
+    what = json.dumps([task.key, name, list(grid), list(seeds), data_seed, epochs, __version__,
                        torch.__version__])
     return f"{task.key}-{name}-{hashlib.sha256(what.encode()).hexdigest()[:12]}"
 
@@ -88,9 +91,14 @@ def _cache_path(key: str):
     return user_cache_dir() / "baselines" / f"{key}.json"
 
 
-def cached(task: Task, name: str) -> Baseline | None:
-    """The cached baseline ``name`` of ``task``, or None."""
-    path = _cache_path(cache_key(task, name, GRIDS[name], SEEDS, DATA_SEED))
+def epochs_of(task: Task, fraction: float) -> int:
+    """The epochs a training of ``fraction`` of ``task``'s budget runs (at least one)."""
+    return max(1, round(task.epochs * fraction))
+
+
+def cached(task: Task, name: str, epochs: float = 1.0) -> Baseline | None:
+    """The cached baseline ``name`` of ``task`` (at the epoch fraction ``epochs``), or None."""
+    path = _cache_path(cache_key(task, name, GRIDS[name], SEEDS, DATA_SEED, epochs))
     try:
         return Baseline.from_json(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError, KeyError):
@@ -98,18 +106,21 @@ def cached(task: Task, name: str) -> Baseline | None:
 
 
 def compute(task: Task, name: str, grid=None, seeds=SEEDS, data_seed: int = DATA_SEED,
-            progress: Progress | None = None, device: str = "cpu") -> Baseline:
+            progress: Progress | None = None, device: str = "cpu",
+            epochs: float = 1.0) -> Baseline:
     """Tune baseline ``name`` on ``task`` (see the module docstring), without the cache."""
     import time
 
-    from symalr.tasks.run import run_task
+    from symalr.tasks.run import run_task, torch_threads
 
     grid = tuple(grid or GRIDS[name])
     start = time.monotonic()
     runs = {}
     for lr in grid:
-        runs[lr] = [run_task(task, make_optimizer(name, lr), seed, data_seed, device=device)
-                    for seed in seeds]
+        with torch_threads(1):
+            runs[lr] = [run_task(task, make_optimizer(name, lr), seed, data_seed,
+                                 device=device, epochs=epochs_of(task, epochs))
+                        for seed in seeds]
         if progress is not None:
             vals = ", ".join(f"{r.val_score:.4f}" for r in runs[lr])
             progress(f"{task.name}: {name} lr={lr:g}: validation {vals}")
@@ -121,17 +132,18 @@ def compute(task: Task, name: str, grid=None, seeds=SEEDS, data_seed: int = DATA
     return Baseline(task.name, name, best, mean([r.val_score for r in runs[best]]),
                     mean([r.test_score for r in runs[best]]), grid, tuple(seeds), data_seed,
                     {repr(lr): [r.val_score for r in runs[lr]] for lr in grid},
-                    time.monotonic() - start)
+                    time.monotonic() - start, epochs)
 
 
 def baseline(task: Task, name: str, progress: Progress | None = None,
-             device: str = "cpu") -> Baseline:
-    """Baseline ``name`` of ``task``: from the cache, else computed and cached (atomically)."""
-    hit = cached(task, name)
+             device: str = "cpu", epochs: float = 1.0) -> Baseline:
+    """Baseline ``name`` of ``task`` at the epoch fraction ``epochs``: from the cache, else
+    computed and cached (atomically)."""
+    hit = cached(task, name, epochs)
     if hit is not None:
         return hit
-    result = compute(task, name, progress=progress, device=device)
-    path = _cache_path(cache_key(task, name, GRIDS[name], SEEDS, DATA_SEED))
+    result = compute(task, name, progress=progress, device=device, epochs=epochs)
+    path = _cache_path(cache_key(task, name, GRIDS[name], SEEDS, DATA_SEED, epochs))
     try:
         from symalr.fileio import atomic_write_text
 

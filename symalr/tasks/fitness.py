@@ -71,6 +71,12 @@ class TaskFitness:
         if self.time_limit_s is not None and not (0 < self.time_limit_s < 1e7):
             raise ConfigError("fitness.time_limit_s: a positive number of seconds or none")
 
+    def scaled(self, scale: float) -> TaskFitness:
+        """The same settings with every multiplier times ``scale``."""
+        import dataclasses
+
+        return dataclasses.replace(self, multipliers=tuple(m * scale for m in self.multipliers))
+
     def to_dict(self) -> dict:
         return {"kind": "tasks", "tasks": list(self.tasks), "multipliers": list(self.multipliers),
                 "seeds": list(self.seeds), "data_seed": self.data_seed, "epochs": self.epochs,
@@ -108,6 +114,14 @@ class CandidateScore:
                 "speed": self.speed, "ratios": self.ratios,
                 "per_multiplier": self.per_multiplier}
 
+    def result(self):
+        """This score as the :class:`~symalr.types.EvalResult` executors and stores handle:
+        ``accuracies`` are the per-task ratios (in the tasks' order), ``details`` the rest."""
+        from symalr.types import EvalResult
+
+        return EvalResult(self.fitness, tuple(self.ratios.values()), (), self.seconds,
+                          self.error, self.rejected, self.details() if not self.rejected else {})
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -121,8 +135,9 @@ class Reference:
 
 @functools.lru_cache(maxsize=64)
 def reference(task_name: str, data_seed: int, data_dir: str | None = None,
-              device: str = "cpu") -> Reference:
-    """The :class:`Reference` of a task (baselines from the cache or computed)."""
+              device: str = "cpu", epochs: float = 1.0) -> Reference:
+    """The :class:`Reference` of a task trained for the fraction ``epochs`` of its budget
+    (baselines from the cache or computed)."""
     from symalr.tasks import get_task
     from symalr.tasks.baselines import baseline
     from symalr.tasks.run import fresh_model, objective, task_tensors
@@ -134,8 +149,31 @@ def reference(task_name: str, data_seed: int, data_dir: str | None = None,
     model = fresh_model(task, 0, device)
     initial = 0.0 if task.metric == "loss" else evaluate(model, *data.validation,
                                                          objective=goal)[1]
-    return Reference(initial, baseline(task, "adam", device=device).val_score,
-                     baseline(task, "sgd_momentum", device=device).val_score)
+    return Reference(initial, baseline(task, "adam", device=device, epochs=epochs).val_score,
+                     baseline(task, "sgd_momentum", device=device, epochs=epochs).val_score)
+
+
+def prepare_references(task_names, data_seed: int = 0, data_dir: str | None = None,
+                       device: str = "cpu", say=None, epochs: float = 1.0) -> None:
+    """Compute (or find in the cache) the baselines of ``task_names``, reporting each tuning
+    training through ``say`` (a callable of a line), so that later references are instant."""
+    import time as _time
+
+    from symalr.tasks import get_task
+    from symalr.tasks.baselines import BASELINES, baseline, cached
+
+    for name in dict.fromkeys(task_names):
+        task = get_task(name, data_dir)
+        for which in BASELINES:
+            if cached(task, which, epochs) is None and say is not None:
+                say(f"symalr: tuning the {which} baseline of task {task.name} (first use; "
+                    "cached afterwards)")
+            start = _time.monotonic()
+            result = baseline(task, which, progress=say, device=device, epochs=epochs)
+            if say is not None and _time.monotonic() - start > 1:
+                say(f"symalr: {task.name}: {which} lr={result.lr:g}, validation "
+                    f"{result.val_score:.4f}, test {result.test_score:.4f}")
+        reference(name, data_seed, data_dir, device, epochs)
 
 
 def progress(score: float, ref: Reference, against: float | None = None) -> float:
@@ -158,7 +196,8 @@ def aggregate(ratios) -> float:
 def gate_value(config: TaskFitness, baseline: str = "sgd_momentum") -> float:
     """The fitness a tuned baseline gets under ``config`` (``adam`` is 1.0 by definition):
     what a candidate must beat to be promoted past this stage."""
-    refs = [reference(t, config.data_seed, config.data_dir, config.device) for t in config.tasks]
+    refs = [reference(t, config.data_seed, config.data_dir, config.device, config.epochs)
+            for t in config.tasks]
     if baseline == "adam":
         return 1.0
     return aggregate(progress(r.sgd_momentum, r) for r in refs)
@@ -199,43 +238,38 @@ def _factory(spec, multiplier: float):
     return lambda params: cls(params, lr=lr, foreach=True)
 
 
-def _train_all(spec, config: TaskFitness, start: float) -> CandidateScore:
-    import torch
+@dataclass(frozen=True)
+class _Run:
+    """What aggregation needs of one training: best validation score, curve, error."""
 
-    from symalr.tasks import get_task
-    from symalr.tasks.run import run_task
+    val_score: float
+    curve: list[float]
+    error: str | None
 
-    if config.threads is not None:
-        torch.set_num_threads(config.threads)
-    deadline = start + config.time_limit_s if config.time_limit_s else None
-    tasks = [get_task(t, config.data_dir) for t in config.tasks]
-    refs = {t.name: reference(name, config.data_seed, config.data_dir, config.device)
-            for name, t in zip(config.tasks, tasks)}
+
+def _epochs(task, config: TaskFitness) -> int:
+    from symalr.tasks.baselines import epochs_of
+
+    return epochs_of(task, config.epochs)
+
+
+def _aggregate(config: TaskFitness, tasks, refs, runs: dict, start: float) -> CandidateScore:
+    """The :class:`CandidateScore` of the trainings ``runs[(m, seed, task name)]``."""
     per_multiplier: dict[str, float] = {}
     ratios_at: dict[float, dict[str, float]] = {}
     speeds_at: dict[float, float] = {}
-    errors = []
+    errors = [r.error for r in runs.values() if r.error]
+    n = len(config.seeds)
     for m in config.multipliers:
-        factory = _factory(spec, m)
         seed_scores, ratio_sums, speed_sum = [], {t.name: 0.0 for t in tasks}, 0.0
         for seed in config.seeds:
             ratios = {}
             for task in tasks:
-                epochs = max(1, round(task.epochs * config.epochs))
-                run = run_task(task, factory, seed, config.data_seed, epochs=epochs,
-                               restore_best=False, device=config.device, deadline=deadline)
-                if run.error:
-                    errors.append(run.error)
+                run = runs[(m, seed, task.name)]
                 ratios[task.name] = progress(run.val_score, refs[task.name])
                 ratio_sums[task.name] += ratios[task.name]
                 speed_sum += _speed(run.curve, refs[task.name])
-                if deadline is not None and time.monotonic() > deadline:
-                    return CandidateScore(0.0, m, 1.0, 0.0, {}, per_multiplier,
-                                          time.monotonic() - start,
-                                          f"TimeoutError: time limit of {config.time_limit_s:g}"
-                                          " s exceeded")
             seed_scores.append(aggregate(ratios.values()))
-        n = len(config.seeds)
         per_multiplier[repr(m)] = sum(seed_scores) / n
         ratios_at[m] = {k: v / n for k, v in ratio_sums.items()}
         speeds_at[m] = speed_sum / (n * len(tasks))
@@ -246,3 +280,118 @@ def _train_all(spec, config: TaskFitness, start: float) -> CandidateScore:
     return CandidateScore(top, best, sensitivity, speeds_at[best], ratios_at[best],
                           per_multiplier, time.monotonic() - start,
                           errors[0] if errors and top == 0 else None)
+
+
+def _setup(config: TaskFitness):
+    import torch
+
+    from symalr.tasks import get_task
+
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    tasks = [get_task(t, config.data_dir) for t in config.tasks]
+    refs = {t.name: reference(name, config.data_seed, config.data_dir, config.device,
+                              config.epochs)
+            for name, t in zip(config.tasks, tasks)}
+    return tasks, refs
+
+
+def _timeout(config: TaskFitness, m: float, start: float) -> CandidateScore:
+    return CandidateScore(0.0, m, 1.0, 0.0, {}, {}, time.monotonic() - start,
+                          f"TimeoutError: time limit of {config.time_limit_s:g} s exceeded")
+
+
+def _train_all(spec, config: TaskFitness, start: float) -> CandidateScore:
+    from symalr.tasks.run import run_task
+
+    tasks, refs = _setup(config)
+    deadline = start + config.time_limit_s if config.time_limit_s else None
+    runs = {}
+    for m in config.multipliers:
+        factory = _factory(spec, m)
+        for seed in config.seeds:
+            for task in tasks:
+                run = run_task(task, factory, seed, config.data_seed,
+                               epochs=_epochs(task, config), restore_best=False,
+                               device=config.device, deadline=deadline)
+                runs[(m, seed, task.name)] = _Run(run.val_score, run.curve, run.error)
+                if deadline is not None and time.monotonic() > deadline:
+                    return _timeout(config, m, start)
+    return _aggregate(config, tasks, refs, runs, start)
+
+
+def evaluate_candidates_stacked(specs, config: TaskFitness, max_stack: int | None = None
+                                ) -> list[CandidateScore]:
+    """:func:`evaluate_candidate` for many specs at once: for each (multiplier, seed, task)
+    the candidates' trainings run as stacks of models (:func:`symalr.train.stacked.
+    train_stacked`) where the task allows it (classification with an ``nn.Sequential``
+    model), else one by one. Each candidate gets the result the sequential path gives, up to
+    float rounding (docs/fitness.md, stacked training)."""
+    import numpy as np
+    import torch
+
+    from symalr.screen import static_rejection
+    from symalr.tasks.run import fresh_model, run_task, task_tensors
+    from symalr.train.stacked import Member, train_stacked
+    from symalr.train.stacking import max_members, member_bytes, pack
+    from symalr.train.trainer import TrainConfig
+
+    start = time.monotonic()
+    out: list[CandidateScore | None] = [None] * len(specs)
+    classes = {}
+    for i, spec in enumerate(specs):
+        reason = static_rejection(spec)
+        if reason is not None:
+            out[i] = CandidateScore(0.0, 1.0, 1.0, 0.0, {}, {}, 0.0, reason, rejected=True)
+            continue
+        try:
+            from symalr.train.fitness import optimizer_class
+
+            classes[i] = optimizer_class(spec)
+        except Exception as exc:
+            from symalr.train.algorithm import one_line
+
+            out[i] = CandidateScore(0.0, 1.0, 1.0, 0.0, {}, {}, 0.0, one_line(exc))
+    if not classes:
+        return out
+    tasks, refs = _setup(config)
+    runs: dict[int, dict] = {i: {} for i in classes}
+    for task in tasks:
+        data = task_tensors(task, config.data_seed, config.device)
+        template = fresh_model(task, 0, config.device)
+        stackable = (task.metric == "accuracy" and isinstance(template, torch.nn.Sequential)
+                     and not any(True for _ in template.buffers()))
+        epochs = _epochs(task, config)
+        for m in config.multipliers:
+            for seed in config.seeds:
+                ids = list(classes)
+                if not stackable:
+                    for i in ids:
+                        run = run_task(task, _factory(specs[i], m), seed, config.data_seed,
+                                       epochs=epochs, restore_best=False, device=config.device,
+                                       data=data)
+                        runs[i][(m, seed, task.name)] = _Run(run.val_score, run.curve, run.error)
+                    continue
+                size = max_stack or max_members(member_bytes(
+                    template, tuple(data.train[0].shape[1:]), task.batch_size, config.device),
+                    config.device)
+                train_config = TrainConfig(batch_size=task.batch_size, max_epochs=epochs,
+                                           patience=task.patience)
+                for chunk in pack(len(ids), size):
+                    members = [Member(fresh_model(task, seed, config.device),
+                                      _factory(specs[ids[j]], m), data.train,
+                                      np.random.default_rng(seed), seed) for j in chunk]
+                    outcomes = train_stacked(members, data.validation, train_config)
+                    for j, outcome in zip(chunk, outcomes):
+                        if isinstance(outcome, Exception):
+                            from symalr.train.algorithm import one_line
+
+                            run = _Run(0.0, [], one_line(outcome))
+                        else:
+                            curve = [e.val_accuracy if math.isfinite(e.val_accuracy) else 0.0
+                                     for e in outcome.history]
+                            run = _Run(max(curve, default=0.0), curve, None)
+                        runs[ids[j]][(m, seed, task.name)] = run
+    for i in classes:
+        out[i] = _aggregate(config, tasks, refs, runs[i], start)
+    return out

@@ -11,6 +11,7 @@ cached per process by (task, data seed, device).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import time
@@ -63,6 +64,22 @@ class TaskTensors:
     validation: tuple[torch.Tensor, torch.Tensor]
     test: tuple[torch.Tensor, torch.Tensor]
     floors: dict
+
+
+@contextlib.contextmanager
+def torch_threads(count: int | None):
+    """Run the block with ``count`` torch intra-op threads (None: as they are), restoring the
+    previous number after. Small models train fastest with one thread per process; on busy
+    cores more threads spin against each other."""
+    if count is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def objective(task: Task) -> Objective:

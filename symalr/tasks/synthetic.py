@@ -53,7 +53,7 @@ def regression_data(seed: int, sizes: tuple[int, int, int] = (2000, 1000, 2000),
     mixing = rng.normal(0.0, 1.0, (features, features)) / np.sqrt(features)
     mixing += np.eye(features)
     scales = 10.0 ** np.linspace(-1.0, 1.0, features)
-    w_star = rng.normal(0.0, 1.0, features) / scales
+    w_star = rng.normal(0.0, 1.0, features)
     bias = rng.normal()
     raw = []
     for n in sizes:

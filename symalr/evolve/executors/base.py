@@ -28,11 +28,14 @@ from symalr.types import EvalResult
 
 @dataclass(frozen=True)
 class Job:
-    """One fitness computation. ``key`` identifies it to the caller (unique per call)."""
+    """One fitness computation. ``key`` identifies it to the caller (unique per call);
+    ``scale`` multiplies a task fitness's multipliers (a funnel stage that starts from the
+    candidate's best multiplier of the stage before)."""
 
     key: Any
     spec_json: str
     fitness: dict
+    scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ def call_job(job: Job) -> tuple[str, Any]:
     """Run ``job`` here: ``("ok", result dict)``, ``("user", (class name, message))`` or
     ``("bug", traceback text)``."""
     try:
-        return "ok", evaluate_job(job.spec_json, job.fitness)
+        return "ok", evaluate_job(job.spec_json, job.fitness, job.scale)
     except errors.SymalrError as err:
         return "user", (type(err).__name__, str(err))
     except Exception:  # a bug: shipped to the main process and raised there

@@ -42,9 +42,28 @@ class StackedExecutor(Executor):
             groups.setdefault(json.dumps(job.fitness, sort_keys=True), []).append(job)
         for group in groups.values():
             fitness = group[0].fitness
-            config = from_dict({**fitness, "splits": tuple(fitness["splits"])})
             specs = [spec_loads(job.spec_json, "<evaluation>") for job in group]
+            if fitness.get("kind") == "tasks":
+                yield from self._tasks(group, specs)
+                continue
+            config = from_dict({**fitness, "splits": tuple(fitness["splits"])})
             with np.errstate(all="ignore"):  # the static screen probes overflows on purpose
                 results = evaluate_specs_stacked(specs, config, self.max_stack or None)
             for job, result in zip(group, results):
                 yield Outcome(job, result, 1, worker_name())
+
+    def _tasks(self, group: list[Job], specs: list) -> Iterator[Outcome]:
+        """Task-fitness jobs: stacked per scale (a funnel stage's jobs may start from
+        different multipliers)."""
+        from symalr.tasks.fitness import TaskFitness, evaluate_candidates_stacked
+
+        by_scale: dict[float, list[int]] = {}
+        for i, job in enumerate(group):
+            by_scale.setdefault(job.scale, []).append(i)
+        for scale, ids in by_scale.items():
+            config = TaskFitness.from_dict(group[ids[0]].fitness).scaled(scale)
+            with np.errstate(all="ignore"):
+                scores = evaluate_candidates_stacked([specs[i] for i in ids], config,
+                                                     self.max_stack or None)
+            for i, score in zip(ids, scores):
+                yield Outcome(group[i], score.result(), 1, worker_name())
