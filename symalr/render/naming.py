@@ -42,7 +42,7 @@ KERAS_NAMES = frozenset(
     """name learning_rate weight_decay clipnorm clipvalue global_clipnorm use_ema ema_momentum
     ema_overwrite_frequency loss_scale_factor gradient_accumulation_steps iterations variables
     built build apply apply_gradients update_step get_config from_config assign assign_add
-    assign_sub add_variable add_variable_from_reference path dtype""".split()
+    assign_sub add_variable add_variable_from_reference path dtype symalr_rule""".split()
 )
 
 #: Optimizer constructor arguments of the torch class a hyperparameter must not replace.
