@@ -25,6 +25,11 @@ from symalr.spec import OptimizerSpec
 #: Shipped grammars and the seed their random sample is drawn with.
 GRAMMAR_SEEDS = {"alr": 31, "alr-grad": 32}
 
+#: The individuals the heavier checks use besides the catalog: of each grammar's sample
+#: (``random_specs(grammar, 50)``), the two with the most states among those that read the
+#: gradient and stay finite on the probe data (tests/test_conformance_keras.py asserts it).
+SHOWCASE_INDIVIDUALS = (("alr", 0), ("alr", 6), ("alr-grad", 0), ("alr-grad", 39))
+
 
 @cache
 def random_specs(grammar_name: str, n: int) -> tuple[tuple[str, OptimizerSpec], ...]:

@@ -31,6 +31,7 @@ from symalr.reference import ReferenceStepper, run_reference  # noqa: E402
 from symalr.render.naming import default_class_name  # noqa: E402
 from symalr.render.tf_module import tf_source  # noqa: E402
 from tests.export_support import (  # noqa: E402
+    SHOWCASE_INDIVIDUALS,
     check_agrees,
     load_module,
     random_specs,
@@ -46,7 +47,7 @@ except RuntimeError:
 PER_GRAMMAR = 50
 SHAPES = [(3,), (2, 3), ()]
 GRAD_SCALE = {"ades-eq8": 0.1}  # Eq. 8 is chaotic for larger gradients (tests/test_tf_export.py)
-HEAVY_INDIVIDUALS = (("alr", 0), ("alr", 6), ("alr-grad", 0), ("alr-grad", 39))
+HEAVY_INDIVIDUALS = SHOWCASE_INDIVIDUALS
 HEAVY = [*catalog.NAMES, *(f"{g}#{k}" for g, k in HEAVY_INDIVIDUALS)]
 XLA_STEPS = 12  # past the catalog probe's NaN at step 10
 
@@ -69,7 +70,8 @@ def exported_class(key: str, folder):
 
 def probe(key: str, steps: int, seed: int = 0):
     """Initial weights and gradients: catalog rules get 20 steps of small gradients with a NaN
-    and exact zeros at step 10; random rules N(0, 1) gradients (sqrt/pow of negatives)."""
+    and exact zeros at step 10; random rules N(0, 1) gradients (sqrt/pow of negatives) with
+    an exact zero in each variable at steps 1, 3, 5, ... (divide_no_nan's zero branch)."""
     rng = np.random.default_rng(seed)
     w0 = [rng.normal(size=s).astype(np.float32) for s in SHAPES]
     scale = 1.0 if "#" in key else GRAD_SCALE.get(key, 0.5)
@@ -78,6 +80,10 @@ def probe(key: str, steps: int, seed: int = 0):
     if "#" not in key and steps > 10:
         grads[10][1][1, 2] = np.nan
         grads[10][0][:2] = 0.0
+    if "#" in key:  # exact zeros: divide_no_nan's zero branch (states start at 0)
+        for g in grads[::2]:
+            for x in g:
+                x.flat[0] = 0.0
     return w0, grads
 
 
