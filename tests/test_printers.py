@@ -1,8 +1,9 @@
 """The code printers (symalr.render.printers) and the torch lowering (symalr.render.lowering).
 
-One-line tests per mapping; the NumPy printer against the reference Evaluator on random
-expressions; the plain-float printer and its IEEE helpers against NumPy float64; strictness.
-Numerical agreement of the torch and TF printers is tested through the exported modules.
+One-line tests per mapping; the NumPy and JAX printers against the reference Evaluator on
+random expressions (float32, exact zeros and NaNs included); the plain-float printer and its
+IEEE helpers against NumPy float64; strictness. Numerical agreement of the torch and TF
+printers is tested through the exported modules.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from symalr.render.helpers import PRINTED_HELPERS, helper_source
 from symalr.render.hoist import hoist
 from symalr.render.lowering import lower
 from symalr.render.printers import (
+    JaxPrinter,
     NumPyPrinter,
     ScalarPrinter,
     TFPrinter,
@@ -72,6 +74,31 @@ def test_mapping_tables(expr, torch_text, tf_text, numpy_text):
 
 
 @pytest.mark.parametrize(
+    "expr, jax_text",
+    [
+        (sympy.sqrt(x), "jnp.sqrt(x)"),
+        (x**2, "jnp.square(x)"),
+        (x**c, "jnp.power(x, c)"),
+        (x**3, "jnp.power(x, 3.0)"),
+        (sympy.Abs(x), "jnp.abs(x)"),
+        (sympy.sign(x), "jnp.sign(x)"),
+        (0.5 / x, "0.5/x"),
+        (1 / sympy.sqrt(x), "1.0/jnp.sqrt(x)"),
+        (c * (x + y), "c*(x + y)"),
+        (x + sympy.nan, "jnp.nan"),
+        (x - sympy.oo, "-jnp.inf"),
+        (divide_no_nan(x, y), "jnp.where(y == 0, 0.0, x/jnp.where(y == 0, 1.0, y))"),
+        (divide_no_nan(2, y), "jnp.where(y == 0, 0.0, 2.0/jnp.where(y == 0, 1.0, y))"),
+    ],
+)
+def test_jax_mapping_table(expr, jax_text):
+    """Literals stay Python floats (weakly typed in JAX: they take the array's dtype)."""
+    p = JaxPrinter(NAMES)
+    assert p.doprint(expr) == jax_text
+    assert p.imports == {"jnp"} and p.helpers == set()
+
+
+@pytest.mark.parametrize(
     "expr, text, helpers",
     [
         (1 - c, "1.0 - c", set()),
@@ -96,7 +123,8 @@ def test_helpers_recorded():
     assert p.helpers == {"_nan_sign"}
 
 
-@pytest.mark.parametrize("printer", [TorchPrinter, TFPrinter, NumPyPrinter, ScalarPrinter])
+@pytest.mark.parametrize("printer",
+                         [TorchPrinter, TFPrinter, JaxPrinter, NumPyPrinter, ScalarPrinter])
 def test_strict_unsupported_node(printer):
     with pytest.raises(ExportError, match="unsupported operation 'cos'"):
         printer(NAMES).doprint(sympy.cos(x) + y)
@@ -161,6 +189,29 @@ def test_numpy_printer_matches_reference_evaluator():
     assert checked > 200
 
 
+def test_jax_printer_matches_reference_evaluator():
+    """Same expressions as the NumPy test, evaluated by jax.numpy on float32 arrays: the
+    result stays float32 (Python literals do not upcast) and agrees with the reference."""
+    import jax.numpy as jnp  # jax is in the `all` extra CI installs
+    rng = np.random.default_rng(0)
+    ev = Evaluator(np.float32)
+    checked = 0
+    for _ in range(300):
+        e = _random_expr(rng, 4)
+        if not _in_vocabulary(e):
+            continue
+        env = _env(rng, np.float32)
+        want = np.broadcast_to(ev(e, env), (64,))
+        jenv = {k: jnp.asarray(v) for k, v in env.items()}
+        got = eval(JaxPrinter(NAMES).doprint(e), {"jnp": jnp}, jenv)
+        assert got.dtype == np.float32, e
+        got = np.broadcast_to(np.asarray(got), (64,))
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=str(e))
+        np.testing.assert_allclose(got, want, rtol=2e-6, atol=0, equal_nan=True, err_msg=str(e))
+        checked += 1
+    assert checked > 200
+
+
 def _helpers_namespace() -> dict:
     ns: dict = {"math": math}
     exec("\n\n".join(helper_source(set(PRINTED_HELPERS) - {"_nan_sign"})), ns)  # as printed
@@ -215,9 +266,10 @@ def test_render_imports_no_framework():
         "from symalr import catalog\n"
         "from symalr.render.tf_module import tf_source\n"
         "from symalr.render.torch_module import torch_source\n"
+        "from symalr.render.jax_module import jax_source\n"
         "for s in catalog.all_specs():\n"
-        "    torch_source(s); tf_source(s)\n"
-        "bad = [m for m in ('torch', 'tensorflow', 'keras') if m in sys.modules]\n"
+        "    torch_source(s); tf_source(s); jax_source(s)\n"
+        "bad = [m for m in ('torch', 'tensorflow', 'keras', 'jax', 'optax') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

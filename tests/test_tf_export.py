@@ -33,14 +33,15 @@ RTOL, ATOL = 1e-5, 1e-6
 GRAD_SCALE = {"ades-eq8": 0.1}  # Eq. 8 is chaotic for larger gradients (see the torch tests)
 
 
-def load_class(spec, folder: Path):
-    name = spec.name.replace("-", "_") + "_tfgen"
+def load_class(spec, folder: Path, class_name: str | None = None):
+    class_name = class_name or default_class_name(spec)
+    name = spec.name.replace("-", "_") + f"_{class_name}_tfgen"
     path = folder / f"{name}.py"
-    path.write_text(tf_source(spec))
+    path.write_text(tf_source(spec, class_name))
     module_spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
-    return getattr(module, default_class_name(spec))
+    return getattr(module, class_name)
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +151,46 @@ def test_config_round_trip_and_validation(classes):
     with pytest.raises(ValueError, match=r"Invalid learning_rate value: -1\.0"):
         ADES(learning_rate=-1.0)
     ADES(learning_rate=keras.optimizers.schedules.ExponentialDecay(1.0, 10, 0.5))
+
+
+def test_serialize_round_trip_restores_the_exported_class(tmp_path):
+    """``keras.optimizers.deserialize(keras.optimizers.serialize(opt))`` without
+    ``custom_objects`` gives back the exported class with its config: not a bare string (ADES,
+    Sign) and not Keras' own ``Adam`` / ``RMSprop`` of the same name."""
+    for name in ("ades", "sign", "adam", "rmsprop"):
+        cls = load_class(catalog.get(name), tmp_path)
+        opt = cls(learning_rate=0.25)
+        clone = keras.optimizers.deserialize(keras.optimizers.serialize(opt))
+        assert type(clone) is cls, (name, clone)
+        assert clone.get_config() == opt.get_config()
+        assert keras.optimizers.get(keras.optimizers.serialize(opt)).__class__ is cls
+
+
+def test_same_class_name_different_rules_stay_apart(tmp_path):
+    """Evolved optimizers all export as ``Evolved``: each rule registers under its own digest,
+    and a config is refused by a class of another rule."""
+    a = load_class(catalog.get("ades"), tmp_path, "Evolved")
+    b = load_class(catalog.get("ades-eq8"), tmp_path, "Evolved")
+    for cls in (a, b):
+        clone = keras.optimizers.deserialize(keras.optimizers.serialize(cls(beta_1=0.5)))
+        assert type(clone) is cls and clone.beta_1 == 0.5
+    with pytest.raises(ValueError, match=r"config is for the symalr rule '[0-9a-f]{12}', but "
+                                         r"Evolved implements the rule '[0-9a-f]{12}'"):
+        b.from_config(a().get_config())
+    assert type(a.from_config({k: v for k, v in a().get_config().items()
+                               if k != "symalr_rule"})) is a  # a config without the digest
+
+
+def test_unregistered_config_fails_loudly_instead_of_becoming_keras_adam(tmp_path):
+    """Where the exported module is not imported, Keras would build its own ``Adam`` from the
+    config; the rule digest in the config makes that a loud error."""
+    cls = load_class(catalog.get("adam"), tmp_path)
+    config = keras.optimizers.serialize(cls())
+    registry = keras.saving.get_custom_objects()  # Keras' live registry
+    key = "symalr>" + config["registered_name"].split(">", 1)[1]
+    saved = registry.pop(key)
+    try:
+        with pytest.raises(ValueError, match="symalr_rule"):
+            keras.optimizers.deserialize(config)
+    finally:
+        registry[key] = saved

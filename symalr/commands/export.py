@@ -1,8 +1,11 @@
-"""``symalr export NAME|FILE|--from DB [--rank N] --backend torch|tf [--class-name X] [-o FILE]``.
+"""``symalr export NAME|FILE|--from DB [--rank N] --backend torch|tf|jax [--class-name X]
+[-o FILE]``.
 
 The module goes to standard output, or to ``-o FILE`` (replaced atomically: see
 :mod:`symalr.fileio`); messages go to standard error. The source needs only torch (or keras 3 and
-tensorflow); see :mod:`symalr.render`.
+tensorflow, or jax and optax); see :mod:`symalr.render`. With ``--backend jax`` the module
+defines a function returning an ``optax.GradientTransformation``, named in snake case after the
+class name (docs/code-generation.md).
 """
 
 from __future__ import annotations
@@ -10,15 +13,18 @@ from __future__ import annotations
 import argparse
 import sys
 
+from symalr.render import BACKENDS
+
 
 def add_parser(subparsers) -> None:
     """Register the ``export`` subcommand."""
     parser = subparsers.add_parser(
         "export",
-        help="print an optimizer as a standalone PyTorch or TensorFlow module",
+        help="print an optimizer as a standalone PyTorch, TensorFlow or JAX module",
         description="Print a catalog optimizer, spec file or individual as a standalone "
-        "module: a torch.optim.Optimizer subclass (--backend torch) or a Keras 3 optimizer "
-        "(--backend tf).",
+        "module: a torch.optim.Optimizer subclass (--backend torch), a Keras 3 optimizer "
+        "(--backend tf) or a function returning an optax.GradientTransformation "
+        "(--backend jax).",
     )
     parser.add_argument("optimizer", metavar="NAME|FILE", nargs="?",
                         help="catalog name, spec or individual JSON, DB#N")
@@ -26,10 +32,11 @@ def add_parser(subparsers) -> None:
                         help="export an individual of an experiment database (symalr evolve)")
     parser.add_argument("--rank", type=int, default=1, metavar="N",
                         help="with --from: the N-th best individual (default 1)")
-    parser.add_argument("--backend", choices=("torch", "tf"), default="torch",
+    parser.add_argument("--backend", choices=BACKENDS, default="torch",
                         help="target framework (default: torch)")
     parser.add_argument("--class-name", metavar="X",
-                        help="name of the generated class (default: from the optimizer's name)")
+                        help="name of the generated class (default: from the optimizer's "
+                        "name); with --backend jax the function is its snake case")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write the module to FILE instead of standard output")
     parser.set_defaults(run=run)
@@ -61,6 +68,11 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return 0
     atomic_write_text(args.output, text)  # the old file stays whole if this fails
-    name = args.class_name or default_class_name(spec)
+    if args.backend == "jax":
+        from symalr.render.naming import function_name
+
+        name = function_name(spec, args.class_name)
+    else:
+        name = args.class_name or default_class_name(spec)
     print(f"wrote {name} ({args.backend}) to {args.output}", file=sys.stderr)
     return 0

@@ -50,7 +50,7 @@ def _latex_lines(spec: OptimizerSpec) -> list[str]:
 
 def lr_name(backend: str) -> str:
     """The framework's name of the learning rate argument."""
-    return "learning_rate" if backend == "tf" else "lr"
+    return "learning_rate" if backend in ("tf", "jax") else "lr"
 
 
 def _hyper_rows(spec: OptimizerSpec, backend: str) -> list[str]:

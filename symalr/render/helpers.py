@@ -1,7 +1,8 @@
-"""Which helper functions generated code needs, and their source (from :mod:`.runtime`).
+"""Which helper functions generated code needs, and their source (from :mod:`.runtime`, or
+:mod:`.jax_runtime` for JAX modules).
 
-:mod:`symalr.render.runtime` holds the helpers as real Python; this module reads that file's
-text and cuts functions out of it with :mod:`ast`, without importing it (it imports torch).
+Those modules hold the helpers as real Python; this module reads their text and cuts
+functions out of it with :mod:`ast`, without importing them (they import torch or jax).
 """
 
 from __future__ import annotations
@@ -22,19 +23,20 @@ PRINTED_HELPERS: dict[str, frozenset[str]] = {
 
 
 @cache
-def _sources() -> dict[str, str]:
-    text = Path(__file__).with_name("runtime.py").read_text(encoding="utf-8")
+def _sources(file: str) -> dict[str, str]:
+    text = Path(__file__).with_name(file).read_text(encoding="utf-8")
     return {node.name: ast.get_source_segment(text, node) + "\n"
             for node in ast.parse(text).body if isinstance(node, ast.FunctionDef)}
 
 
-def helper_source(names: set[str] | frozenset[str] | tuple[str, ...]) -> list[str]:
-    """The source of each named function of :mod:`.runtime`: printed helpers first, sorted by
-    name, then the others in the order given."""
+def helper_source(names: set[str] | frozenset[str] | tuple[str, ...],
+                  file: str = "runtime.py") -> list[str]:
+    """The source of each named function of ``file`` (:mod:`.runtime` by default): printed
+    helpers first, sorted by name, then the others in the order given."""
     wanted = list(dict.fromkeys(names))
     ordered = sorted(n for n in wanted if n in PRINTED_HELPERS) + [
         n for n in wanted if n not in PRINTED_HELPERS]
-    return [_sources()[n] for n in ordered]
+    return [_sources(file)[n] for n in ordered]
 
 
 def helper_imports(names) -> set[str]:

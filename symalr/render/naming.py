@@ -34,7 +34,8 @@ MODULE_NAMES = frozenset(
     update_fused fused_scalars scripted_update_tensor param params grad grads lr step steps
     scalars group state self dtype variable gradient learning_rate index hyper lists some idx
     loss closure config var_list name kwargs foreach compile defaults t updates count
-    weight_decay maximize differentiable""".split()
+    weight_decay maximize differentiable init_fn update_fn update_leaf out new_updates
+    NamedTuple""".split()
 )
 
 #: Keras ``Optimizer`` arguments and attributes a hyperparameter must not replace.
@@ -42,7 +43,7 @@ KERAS_NAMES = frozenset(
     """name learning_rate weight_decay clipnorm clipvalue global_clipnorm use_ema ema_momentum
     ema_overwrite_frequency loss_scale_factor gradient_accumulation_steps iterations variables
     built build apply apply_gradients update_step get_config from_config assign assign_add
-    assign_sub add_variable add_variable_from_reference path dtype""".split()
+    assign_sub add_variable add_variable_from_reference path dtype symalr_rule""".split()
 )
 
 #: Optimizer constructor arguments of the torch class a hyperparameter must not replace.
@@ -74,6 +75,26 @@ def check_class_name(name: object) -> str:
     if _reserved(name):
         raise ExportError(f"invalid class name {name!r}: the generated module uses that name "
                           "itself (or it is a Python builtin); choose another")
+    return name
+
+
+def _snake(name: str) -> str:
+    """``AdesEvolved`` -> ``ades_evolved``, ``ADESEq8`` -> ``ades_eq8``."""
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+def function_name(spec: OptimizerSpec, class_name: str | None = None) -> str:
+    """The name of the function a JAX module defines (optax style, ``optax.adam``): the
+    catalog's name with ``_`` for ``-`` (``ades-eq8`` -> ``ades_eq8``) unless a class name is
+    given, else the snake case of the class name (``AdesEvolved`` -> ``ades_evolved``); a
+    trailing ``_`` while it would shadow a name the module uses or a builtin."""
+    if class_name is None and spec.name in CLASS_NAMES:
+        name = spec.name.replace("-", "_")
+    else:
+        name = _snake(check_class_name(class_name or default_class_name(spec)))
+    while _reserved(name):
+        name += "_"
     return name
 
 

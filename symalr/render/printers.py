@@ -1,4 +1,5 @@
-"""SymPy code printers: spec expressions -> torch, TensorFlow, NumPy and plain-float Python text.
+"""SymPy code printers: spec expressions -> torch, TensorFlow, JAX, NumPy and plain-float Python
+text.
 
 Each backend is a thin subclass of SymPy's Python code printer that swaps a mapping table
 (:attr:`ExprPrinter.table`). All of them print an expression the way the NumPy reference stepper
@@ -22,7 +23,7 @@ helpers whose source is in :mod:`symalr.render.runtime`.
 Printers are strict: a node outside the vocabulary raises :class:`~symalr.errors.ExportError`
 naming it. They know names only through the ``names`` mapping (symbol name -> identifier), and
 record in :attr:`ExprPrinter.helpers` / :attr:`ExprPrinter.imports` what the text needs.
-Nothing here imports torch or TensorFlow.
+Nothing here imports torch, TensorFlow or JAX.
 """
 
 from __future__ import annotations
@@ -298,6 +299,19 @@ class TFPrinter(ExprPrinter):
         if not e.free_symbols:  # a Python float would become float32 whatever the variable
             return f"tf.constant({text}, {self.dtype})"
         return text
+
+
+class JaxPrinter(ExprPrinter):
+    """Array expressions for ``jax.numpy`` (``jnp``), the reference's semantics.
+
+    Literals print as Python floats (NaN and inf as ``jnp.nan`` / ``jnp.inf``, also Python
+    floats). JAX types Python scalars weakly: they take the dtype of the array they meet, so
+    float32 arithmetic stays float32, as in the reference, with or without ``jax_enable_x64``.
+    """
+
+    backend = "jax"
+    base_imports = frozenset({"jnp"})
+    table = {"nan": "jnp.nan", "inf": "jnp.inf"}
 
 
 class NumPyPrinter(ExprPrinter):

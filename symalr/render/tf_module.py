@@ -4,15 +4,24 @@
 literals for user text) and fills the skeleton: a ``keras.optimizers.Optimizer`` subclass
 (``build``, ``update_step``, ``get_config``) that also trains under XLA, registered as a
 serializable Keras object under the package ``symalr`` (docs/code-generation.md).
+
+Serialization: the class registers as ``symalr>{ClassName}_{rule digest}`` so that
+``keras.optimizers.deserialize`` and ``keras.saving.load_model`` restore *this* class (not
+Keras' own ``Adam`` of the same name, nor another exported class that happens to share the
+class name), and its config carries ``symalr_rule``, the digest, which ``from_config`` checks:
+a config restored into a class of a different rule (or into Keras' own ``Adam``, which rejects
+the unknown key) fails loudly instead of silently changing the update.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 import sympy
 
-from ..expr import GRAD, STEP, WEIGHT
+from ..expr import GRAD, STEP, WEIGHT, to_text
 from ..safe_text import py_docstring, py_str
 from ..spec import OptimizerSpec
 from .docstrings import arg, class_doc, module_doc
@@ -42,6 +51,8 @@ class TFModuleContext:
     class_doc: str  # a docstring literal
     class_name: str  # a validated identifier
     keras_name: str  # a string literal
+    registered_name: str  # a string literal: the Keras registration name (without package)
+    rule: str  # a string literal: the rule digest (rule_digest)
     check_source: str  # source of _check (render/runtime.py)
     hyperparams: tuple[HyperContext, ...]
     lr_default: str
@@ -50,6 +61,19 @@ class TFModuleContext:
     states: tuple[TFStateContext, ...]
     reads: tuple[str, ...]  # statements reading the inputs update_step needs
     weight: str  # the printed weight update
+
+
+def rule_digest(spec: OptimizerSpec) -> str:
+    """12 hex digits identifying ``spec``'s update rule: its statements, delta, hyperparameter
+    names and use of the step (not its name, doc, defaults or bounds: those do not change
+    what a restored config means)."""
+    rule = {
+        "states": [[s, to_text(e)] for s, e in spec.updates],
+        "delta": to_text(spec.delta),
+        "hyperparams": [h.name for h in spec.hyperparams],
+        "uses_step": spec.uses_step,
+    }
+    return hashlib.sha256(json.dumps(rule, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def _reads(spec: OptimizerSpec, names: Names, weight: sympy.Expr) -> list[str]:
@@ -109,11 +133,14 @@ def tf_context(spec: OptimizerSpec, class_name: str | None = None) -> TFModuleCo
                                             if spec.states else "none") +
                   " (zeros like the variable); the step is the optimizer's ``iterations + 1``.")
     lr_default, lr_low, lr_high = lr_bounds(spec)
+    digest = rule_digest(spec)
     return TFModuleContext(
         module_doc=py_docstring(module_doc(spec, class_name, "tf")),
         class_doc=py_docstring(class_doc(spec, class_name, "tf", state_note, arg_lines)),
         class_name=class_name,
         keras_name=py_str(spec.name),
+        registered_name=py_str(f"{class_name}_{digest}"),
+        rule=py_str(digest),
         check_source=helper_source(("_check",))[0],
         hyperparams=hyper_contexts(spec, names),
         lr_default=lr_default,
