@@ -31,10 +31,19 @@ def summary(store, top: int = 5) -> str:
         members = [r for r in runs if r.batch == batch]
         c = members[0].config
         sge, fit = c["sge"], c["fitness"]
+        search = c.get("search", {})
+        if search.get("kind") == "tasks":
+            stages = [search["tasks"], search.get("stage2_tasks") or [],
+                      search.get("stage3_tasks") or []]
+            scored = " -> ".join(", ".join(t) for t in stages if t)
+            what = (f"fitness: tasks {scored} relative to tuned Adam, multipliers "
+                    f"{', '.join(f'{m:g}' for m in search['multipliers'])}; held out: "
+                    f"{', '.join(search.get('holdout') or []) or 'none'}")
+        else:
+            what = f"fitness {fit['model']} on {fit['dataset']} (Algorithm 1)"
         lines.append(
             f"batch {batch}: preset {c['preset']}, seed {c['seed']}, grammar {c['grammar']}, "
-            f"population {sge['population_size']}, generations {sge['generations']}, "
-            f"fitness {fit['model']} on {fit['dataset']}"
+            f"population {sge['population_size']}, generations {sge['generations']}, {what}"
             + (f", seeded with {', '.join(c['seed_with'])}" if c["seed_with"] else ""))
         for r in members:
             last = store.last_generation(r.run_id)
@@ -56,10 +65,15 @@ def summary(store, top: int = 5) -> str:
         f"kept, {lost} lost attempt(s) retried")
     best = store.best_individuals(top)
     if best:
+        from symalr.evolve.query import search_summary
+
         lines.append("best:")
         for rank, row in enumerate(best, 1):
             lines.append(f"  {rank}. {row.fitness:.4f}  {row.canonical}  (run {row.run_id}, "
                          f"generation {row.generation}, individual {row.position})")
+            measured = search_summary(store.evaluations_of(row.fingerprint))
+            if measured:
+                lines.append(f"     {measured}")
     return "\n".join(lines)
 
 
@@ -73,5 +87,5 @@ def run(args: argparse.Namespace) -> int:
             best = store.best_individuals(args.top)
             if best:
                 print()
-                print(best_latex(best, store.path))
+                print(best_latex(best, store))
     return 0

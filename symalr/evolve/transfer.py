@@ -75,9 +75,11 @@ def transfer_table(rules: Sequence[tuple[str, object]], tasks: Sequence[str],
     docstring); ``say`` reports progress."""
     from symalr.tasks import get_task
     from symalr.tasks.baselines import DATA_SEED, SEEDS, baseline, make_optimizer
+    from symalr.tasks.fitness import prepare_references
     from symalr.tasks.run import run_task, torch_threads
     from symalr.train.fitness import optimizer_class
 
+    prepare_references(tasks, DATA_SEED, data_dir, device, say)
     rows: list[TransferRow] = []
     labels = ["tuned Adam", "tuned SGD-momentum", f"Adam lr {PLAIN_ADAM_LR:g}",
               *(label for label, _ in rules)]

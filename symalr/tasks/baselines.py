@@ -25,8 +25,8 @@ from symalr.tasks.base import Task
 
 #: Learning-rate grids (log-spaced, half a decade apart).
 GRIDS: dict[str, tuple[float, ...]] = {
-    "adam": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1),
-    "sgd_momentum": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1),
+    "adam": (3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1),
+    "sgd_momentum": (3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1),
 }
 BASELINES = tuple(GRIDS)
 #: Training seeds of every baseline training, and the seed of the data split.

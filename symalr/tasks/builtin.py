@@ -71,11 +71,11 @@ def fmnist_deep(data_dir: str | None = None) -> Task:
 
 def cifar_small_cnn(data_dir: str | None = None) -> Task:
     """A convolutional network on CIFAR-10: two conv/pool stages (16 and 32 channels) and a
-    linear classifier, 2,000 training images, batch 50, 4 epochs. Different data (colour
+    linear classifier, 1,500 training images, batch 50, 3 epochs. Different data (colour
     natural images), a different model (weight sharing, conv kernels and a dense head at
     different scales) and a harder problem than the Fashion-MNIST tasks."""
-    return image_task("cifar_small_cnn", "cifar-10", _small_cifar_cnn, (2000, 1000, 2000),
-                      batch_size=50, epochs=4, data_dir=data_dir, doc=cifar_small_cnn.__doc__)
+    return image_task("cifar_small_cnn", "cifar-10", _small_cifar_cnn, (1500, 1000, 2000),
+                      batch_size=50, epochs=3, data_dir=data_dir, doc=cifar_small_cnn.__doc__)
 
 
 def ill_conditioned(data_dir: str | None = None) -> Task:

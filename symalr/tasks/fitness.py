@@ -153,27 +153,57 @@ def reference(task_name: str, data_seed: int, data_dir: str | None = None,
                      baseline(task, "sgd_momentum", device=device, epochs=epochs).val_score)
 
 
-def prepare_references(task_names, data_seed: int = 0, data_dir: str | None = None,
-                       device: str = "cpu", say=None, epochs: float = 1.0) -> None:
-    """Compute (or find in the cache) the baselines of ``task_names``, reporting each tuning
-    training through ``say`` (a callable of a line), so that later references are instant."""
-    import time as _time
-
+def _compute_baseline(task_name: str, which: str, data_dir: str | None, device: str,
+                      epochs: float) -> tuple[str, str, float, float, float, float]:
+    """One baseline computed (and cached) in a worker process; a summary for progress."""
     from symalr.tasks import get_task
-    from symalr.tasks.baselines import BASELINES, baseline, cached
+    from symalr.tasks.baselines import baseline
 
-    for name in dict.fromkeys(task_names):
-        task = get_task(name, data_dir)
-        for which in BASELINES:
-            if cached(task, which, epochs) is None and say is not None:
-                say(f"symalr: tuning the {which} baseline of task {task.name} (first use; "
-                    "cached afterwards)")
-            start = _time.monotonic()
-            result = baseline(task, which, progress=say, device=device, epochs=epochs)
-            if say is not None and _time.monotonic() - start > 1:
-                say(f"symalr: {task.name}: {which} lr={result.lr:g}, validation "
-                    f"{result.val_score:.4f}, test {result.test_score:.4f}")
+    b = baseline(get_task(task_name, data_dir), which, device=device, epochs=epochs)
+    return task_name, which, b.lr, b.val_score, b.test_score, b.seconds
+
+
+def prepare_references(task_names, data_seed: int = 0, data_dir: str | None = None,
+                       device: str = "cpu", say=None, epochs: float = 1.0,
+                       workers: int | None = None) -> None:
+    """Compute the baselines of ``task_names`` missing from the cache — in parallel, on
+    ``workers`` processes (default: every usable core; CPU only), each reported through
+    ``say`` as it finishes — so that later references are instant."""
+    from symalr.tasks import get_task
+    from symalr.tasks.baselines import BASELINES, cached
+
+    names = list(dict.fromkeys(task_names))
+    missing = [(n, w) for n in names for w in BASELINES
+               if cached(get_task(n, data_dir), w, epochs) is None]
+    if missing and say is not None:
+        say(f"symalr: tuning {len(missing)} baseline(s) on first use (cached afterwards): "
+            + ", ".join(f"{w} on {n}" for n, w in missing))
+    if len(missing) > 1 and device == "cpu":
+        import concurrent.futures
+        import multiprocessing
+        import os
+
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+            os.cpu_count() or 1)
+        count = min(len(missing), workers or cores)
+        with concurrent.futures.ProcessPoolExecutor(
+                count, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(_compute_baseline, n, w, data_dir, device, epochs)
+                       for n, w in missing]
+            for future in concurrent.futures.as_completed(futures):
+                _report_baseline(future.result(), say)
+    else:
+        for n, w in missing:
+            _report_baseline(_compute_baseline(n, w, data_dir, device, epochs), say)
+    for name in names:
         reference(name, data_seed, data_dir, device, epochs)
+
+
+def _report_baseline(summary, say) -> None:
+    if say is not None:
+        name, which, lr, val, test, seconds = summary
+        say(f"symalr: {name}: {which} lr={lr:g}, validation {val:.4f}, test {test:.4f} "
+            f"({seconds:.0f} s)")
 
 
 def progress(score: float, ref: Reference, against: float | None = None) -> float:
@@ -196,10 +226,10 @@ def aggregate(ratios) -> float:
 def gate_value(config: TaskFitness, baseline: str = "sgd_momentum") -> float:
     """The fitness a tuned baseline gets under ``config`` (``adam`` is 1.0 by definition):
     what a candidate must beat to be promoted past this stage."""
-    refs = [reference(t, config.data_seed, config.data_dir, config.device, config.epochs)
-            for t in config.tasks]
     if baseline == "adam":
         return 1.0
+    refs = [reference(t, config.data_seed, config.data_dir, config.device, config.epochs)
+            for t in config.tasks]
     return aggregate(progress(r.sgd_momentum, r) for r in refs)
 
 

@@ -1,0 +1,155 @@
+"""Discovery: progress ratios and their aggregation, the funnel's promotion and gating (on a
+real store), exact resume across funnel stages after SIGKILL, and what the task fitness
+measures of catalog optimizers (sensitivity, speed)."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from test_evolve_resume import committed, evolve, finish, kill_when
+
+from symalr import catalog
+from symalr.evolve.config import resolve_config
+from symalr.evolve.funnel import promotions
+from symalr.evolve.store import EvaluationRow, GenerationRow, IndividualRow, Store, dump
+from symalr.tasks.fitness import (
+    FLOOR,
+    Reference,
+    TaskFitness,
+    aggregate,
+    evaluate_candidate,
+    progress,
+)
+from tests.support import one_thread  # noqa: F401
+
+# ---------------------------------------------------------------------------- arithmetic
+
+
+def test_progress_is_measured_from_the_untrained_model_in_units_of_tuned_adam():
+    ref = Reference(initial=0.1, adam=0.8, sgd_momentum=0.6)
+    assert progress(0.8, ref) == pytest.approx(1.0)
+    assert progress(0.45, ref) == pytest.approx(0.5)
+    assert progress(0.05, ref) == 0.0 and progress(math.nan, ref) == 0.0
+    assert progress(2.0, ref) == 1.5  # capped
+    assert progress(0.6, ref, against=ref.sgd_momentum) == pytest.approx(1.0)
+
+
+def test_geometric_mean_rewards_rules_that_work_everywhere():
+    everywhere = aggregate([0.6, 0.6, 0.6])
+    one_failure = aggregate([1.0, 1.0, 0.0])
+    assert everywhere == pytest.approx(0.6)
+    assert one_failure == pytest.approx(FLOOR ** (1 / 3))
+    assert everywhere > one_failure  # an arithmetic mean (0.67 vs 0.6) would rank them the other way
+    assert aggregate([]) == 0.0
+
+
+# ---------------------------------------------------------------------------- the funnel
+
+
+def _store_with_stage1(path, config, fitnesses):
+    """A real experiment database with one generation whose members have the given stage-1
+    fitnesses (distinct fingerprints)."""
+    store = Store.create(path)
+    (run_id,) = store.add_runs([(config.seed, config.to_dict())], "test")
+    key = config.fitness_key(1)
+    members = []
+    for k, f in enumerate(fitnesses):
+        fp = f"fp{k:02d}"
+        members.append(IndividualRow(run_id, 0, k, {"start": [0]}, f"p{k}", "{}", f"c{k}", fp,
+                                     (), "init", f, "trained"))
+        store.add_evaluation(EvaluationRow(0, key, fp, 0, (run_id, 0, k), f, (), (), None,
+                                           False, details={"multiplier": 3.0}))
+    store.add_generations([(GenerationRow(run_id, 0, {}, max(fitnesses), 0.0, len(fitnesses),
+                                          0, 0, 0), members)])
+    return store, run_id
+
+
+def test_promotion_takes_the_best_distinct_candidates_past_the_gate(tmp_path):
+    config = resolve_config(flags={"search.kind": "tasks", "search.stage2_tasks": ["regression"],
+                                   "search.stage2_promote": 2, "search.gate": "none",
+                                   "search.stage3_tasks": ["fmnist_mlp"],
+                                   "search.holdout": []})
+    store, run_id = _store_with_stage1(tmp_path / "a.db", config, [0.2, 0.9, math.nan, 0.5])
+    chosen = promotions(store, config, [run_id], 2)
+    assert [row.fingerprint for _, row, _ in chosen] == ["fp01", "fp03"]
+    assert all(scale == 1.0 for *_, scale in chosen)
+    # stage 3 starts from each candidate's best stage-2 multiplier
+    key2 = config.fitness_key(2)
+    store.add_evaluation(EvaluationRow(0, key2, "fp03", 0, (run_id, 0, 3), 0.7, (), (), None,
+                                       False, stage=2, details={"multiplier": 0.3}))
+    (scope, row, scale), = promotions(store, config, [run_id], 3)[:1]
+    assert row.fingerprint == "fp03" and scale == 0.3
+    assert [r.fingerprint for r in store.best_individuals(2)] == ["fp03", "fp01"]  # deepest first
+    store.close()
+
+
+def test_the_gate_holds_back_candidates_that_do_not_beat_the_baseline(tmp_path):
+    config = resolve_config(flags={"search.kind": "tasks", "search.stage2_tasks": ["regression"],
+                                   "search.gate": "adam", "search.holdout": []})
+    store, run_id = _store_with_stage1(tmp_path / "b.db", config, [0.99, 1.05, 0.4])
+    assert [row.fingerprint for _, row, _ in promotions(store, config, [run_id], 2)] == ["fp01"]
+    store.close()
+
+
+# ---------------------------------------------------------------------------- resume
+
+
+FUNNEL = ["--set", "search.kind=\"tasks\"", "--set", "search.tasks=[\"ill_conditioned\"]",
+          "--set", "search.epochs=0.2", "--set", "search.multipliers=[1.0, 3.0]",
+          "--set", "search.stage2_tasks=[\"regression\"]", "--set", "search.stage2_epochs=0.2",
+          "--set", "search.stage2_promote=2", "--set", "search.gate=\"none\"",
+          "--set", "search.holdout=[]", "--set", "search.stage3_tasks=[]",
+          "--set", "runs=1", "--set", "seed=5",
+          "--set", "sge.population_size=6", "--set", "sge.generations=2",
+          "--set", "sge.tournament_size=2", "--workers", "1"]
+
+
+@pytest.fixture(scope="module")
+def funnel_reference(tmp_path_factory):
+    path = tmp_path_factory.mktemp("funnel") / "ref.db"
+    finish(evolve("--db", str(path), "--no-report", *FUNNEL))
+    return path
+
+
+def test_kill_nine_during_the_funnel_then_resume_is_identical(funnel_reference, tmp_path):
+    with Store.open(funnel_reference, readonly=True) as store:
+        stages = [s for (s,) in store.query("SELECT stage FROM evaluations ORDER BY eval_id")]
+    assert 1 in stages and 2 in stages  # the reference ran both stages
+    total = committed(funnel_reference)
+    rng = np.random.default_rng(7)
+    targets = sorted(int(t) for t in rng.choice(np.arange(1, total), size=3, replace=False))
+    path = tmp_path / "killed.db"
+    proc = evolve("--db", str(path), "--no-report", *FUNNEL)
+    kills = 0
+    for target in targets:
+        kills += kill_when(proc, path, target)
+        proc = evolve("--resume", str(path), "--no-report")
+    finish(proc)
+    assert kills >= 2
+    assert dump(path) == dump(funnel_reference)
+
+
+def test_show_and_export_state_the_search_measures(funnel_reference, tmp_path):
+    show = subprocess.run([sys.executable, "-m", "symalr.cli", "show", str(funnel_reference)],
+                          capture_output=True, text=True, timeout=120)
+    assert show.returncode == 0 and "sensitivity" in show.stdout and "speed" in show.stdout
+    out = subprocess.run([sys.executable, "-m", "symalr.cli", "export",
+                          f"{funnel_reference}#1"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "sensitivity" in out.stdout and "speed" in out.stdout
+
+
+# ---------------------------------------------------------------------------- measures
+
+
+def test_adam_is_less_sensitive_to_the_step_multiplier_than_sgd_when_ill_conditioned():
+    config = TaskFitness(tasks=("ill_conditioned",), multipliers=(0.1, 1.0, 10.0), epochs=0.3)
+    adam = evaluate_candidate(catalog.get("adam").with_defaults({"lr": 0.01}), config)
+    sgd = evaluate_candidate(catalog.get("sgd").with_defaults({"lr": 0.001}), config)
+    assert adam.error is None and sgd.error is None
+    assert adam.sensitivity < sgd.sensitivity
+    assert adam.fitness > sgd.fitness
+    assert 0.0 < adam.speed <= 1.0 and set(adam.per_multiplier) == {"0.1", "1.0", "10.0"}
