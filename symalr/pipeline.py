@@ -152,21 +152,36 @@ def spec_json(spec: OptimizerSpec) -> str:
     return json.dumps(spec.to_json(), sort_keys=True, separators=(",", ":"))
 
 
-def prepare(phenotype: str) -> Prepared:
-    """Simplify, fingerprint and screen one phenotype of a grammar (evolution's path).
+def prepare(phenotype: str, strict: bool = False) -> Prepared:
+    """Simplify, fingerprint and screen one phenotype of a grammar (evolution's path);
+    ``strict`` screens as a task-based search does (:func:`symalr.screen.static_rejection`)
+    and screens the raw spec first: a rule rejected for a reason simplification cannot change
+    (no gradient dependence, no movement, no descent) keeps its raw spec and skips the
+    (comparatively slow) simplification.
 
     Phenotypes come from a grammar whose language was checked before the run, so a text the
     phenotype parser refuses is a bug and propagates."""
     from .fingerprint import fingerprint
-    from .screen import static_rejection
+    from .screen import NONFINITE, static_rejection
     from .simplify import canonical_text
 
-    spec = simplified(raw_spec(phenotype))
+    raw = raw_spec(phenotype)
+    if strict:  # most random rules fail the screens; only those that pass are simplified
+        with np.errstate(all="ignore"):
+            early = static_rejection(raw, strict=True)
+        if early is not None and not early.startswith(NONFINITE):
+            # structural and value-based reasons hold for the simplified spec too (it computes
+            # the same updates); a non-finite update may be a NaN that simplification removes
+            canonical = canonical_text(raw)
+            with np.errstate(all="ignore"):
+                key = fingerprint(raw)
+            return Prepared(spec_json(raw), canonical, key, early)
+    spec = simplified(raw)
     canonical = canonical_text(spec)
     try:
         with np.errstate(all="ignore"):  # overflowing probes are expected, and judged
             key = fingerprint(spec)
-            rejection = static_rejection(spec)
+            rejection = static_rejection(spec, strict=strict)
     except (ArithmeticError, RecursionError, TypeError, ValueError) as err:
         key = "x" + hashlib.sha256(canonical.encode()).hexdigest()[:15]
         rejection = f"numeric probe failed: {type(err).__name__}: {err}"[:300]

@@ -1,8 +1,13 @@
-"""Static rejection: specs that cannot train are scored without training (issue 4, SPEC §6).
+"""Static rejection: specs that cannot train are scored without training (docs/simplification.md).
 
 A spec is rejected when its weight update cannot depend on the gradient (through any state,
 over time), or when, on probe steps with realistic gradients (float32, N(0, 0.01) gradients,
 N(0, 0.05) weights), its update is non-finite anywhere or stays exactly zero everywhere.
+
+``strict`` (the task-based discovery search) adds two screens of rules that cannot descend
+whatever their step size: the update is the same for the gradients and for their negation
+(it cannot tell downhill from uphill), or, under a constant gradient, the weights move uphill.
+Algorithm 1 keeps the original screens, so its results stay as they always were.
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ from .spec import OptimizerSpec
 
 SCREEN_STEPS = 5
 SCREEN_SIZE = 512
+#: How the reason for a non-finite update starts.
+NONFINITE = "weight update is non-finite"
 
 
-def static_rejection(spec: OptimizerSpec, seed: int = 7) -> str | None:
-    """``None`` if the spec may be trained, else a one-line reason."""
+def static_rejection(spec: OptimizerSpec, seed: int = 7, strict: bool = False) -> str | None:
+    """``None`` if the spec may be trained, else a one-line reason (see the module doc)."""
     if not depends_on_gradient(spec):
         return "weight update does not depend on the gradient"
     rng = np.random.default_rng(seed)
@@ -32,9 +39,32 @@ def static_rejection(spec: OptimizerSpec, seed: int = 7) -> str | None:
         with np.errstate(all="ignore"):
             d = w - prev
         if not np.all(np.isfinite(w)):
-            return f"weight update is non-finite on probe step {k}"
+            return f"{NONFINITE} on probe step {k}"
         moved = moved or bool(np.any(d != 0))
         prev = w.copy()
     if not moved:
         return f"weight update stays zero over {SCREEN_STEPS} probe steps"
+    return _direction_rejection(spec, seed) if strict else None
+
+
+def _trajectory(spec: OptimizerSpec, w0: np.ndarray, grads) -> np.ndarray:
+    st = ReferenceStepper(spec, w0)
+    with np.errstate(all="ignore"):
+        return np.array([st.step(g).copy() for g in grads]) - w0
+
+
+def _direction_rejection(spec: OptimizerSpec, seed: int) -> str | None:
+    rng = np.random.default_rng(seed + 1)
+    w0 = rng.normal(0.0, 0.05, SCREEN_SIZE).astype(np.float32)
+    grads = [rng.normal(0.0, 0.01, SCREEN_SIZE).astype(np.float32) for _ in range(SCREEN_STEPS)]
+    plus = _trajectory(spec, w0, grads)
+    minus = _trajectory(spec, w0, [-g for g in grads])
+    if np.all(np.isfinite(plus)) and np.allclose(plus, minus, rtol=1e-6, atol=0.0):
+        return "weight update is the same for the gradients and their negation"
+    g0 = rng.normal(0.0, 0.01, SCREEN_SIZE).astype(np.float32)
+    constant = [g0 + rng.normal(0.0, 0.001, SCREEN_SIZE).astype(np.float32)
+                for _ in range(2 * SCREEN_STEPS)]
+    moved = _trajectory(spec, w0, constant)[-1]
+    if np.all(np.isfinite(moved)) and float(np.dot(moved.astype(np.float64), g0)) > 0:
+        return "weights move uphill under a constant gradient"
     return None

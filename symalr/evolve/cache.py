@@ -18,16 +18,45 @@ __all__ = ["Prepared", "Preparer", "cache_scope", "prepare"]
 
 
 class Preparer:
-    """:func:`prepare`, memoised by phenotype text; :meth:`remember` pre-loads stored ones."""
+    """:func:`prepare`, memoised by phenotype text; :meth:`remember` pre-loads stored ones.
+    ``strict`` screens as a task-based search does. :meth:`prepare_all` prepares a
+    generation's new phenotypes on ``workers`` processes (preparation is pure, so the results
+    do not depend on where or in which order they were computed); close when done."""
 
-    def __init__(self) -> None:
+    def __init__(self, strict: bool = False, workers: int = 1) -> None:
         self._memo: dict[str, Prepared] = {}
+        self.strict = strict
+        self.workers = workers
+        self._pool = None
 
     def __call__(self, phenotype: str) -> Prepared:
         hit = self._memo.get(phenotype)
         if hit is None:
-            hit = self._memo[phenotype] = prepare(phenotype)
+            hit = self._memo[phenotype] = prepare(phenotype, self.strict)
         return hit
+
+    def prepare_all(self, phenotypes) -> None:
+        """Prepare every phenotype not yet known, in parallel when that pays."""
+        new = list(dict.fromkeys(p for p in phenotypes if p not in self._memo))
+        if self.workers < 2 or len(new) < 4:
+            for phenotype in new:
+                self(phenotype)
+            return
+        if self._pool is None:
+            import concurrent.futures
+            import multiprocessing
+
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("spawn"))
+        chunk = max(1, len(new) // (4 * self.workers))
+        for phenotype, prepared in zip(new, self._pool.map(
+                prepare, new, [self.strict] * len(new), chunksize=chunk)):
+            self._memo[phenotype] = prepared
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
     def remember(self, phenotype: str, prepared: Prepared) -> None:
         self._memo.setdefault(phenotype, prepared)

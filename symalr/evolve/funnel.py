@@ -2,8 +2,9 @@
 
 After every generation, stage ``k >= 2`` takes, per cache scope, the candidates (distinct
 fingerprints, at their first occurrence in the runs) whose stage ``k-1`` evaluation beats the
-gate — the fitness the configured baseline (tuned SGD with momentum by default) gets under
-stage ``k-1``'s settings — ranks them by that fitness (ties: the earlier candidate), and
+gate — the fitness the configured baseline (the catalog's SGD with momentum by default) gets
+as a candidate under stage ``k-1``'s settings
+(:func:`symalr.tasks.fitness.gate_value`) — ranks them by that fitness (ties: the earlier candidate), and
 promotes the best ``promote`` of them: the stage's jobs are those not yet scored there. A
 candidate promoted from stage 2 to 3 starts from its best stage-2 multiplier (the stage-3
 multipliers are relative to it). Everything here is read from the store, so the same

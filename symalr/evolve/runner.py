@@ -96,7 +96,8 @@ class Runner:
         self.executor = executor
         self.seeds = tuple(seeds)
         self.progress = progress
-        self.preparer = Preparer()
+        self.preparer = Preparer(strict=config.search.kind == "tasks",
+                                 workers=max(1, executor.workers))
         self.fitness_key = config.fitness_key(1)
         self._fitness = config.stage_fitness(1)
         runs = {r.run_id: r for r in store.runs()}
@@ -118,9 +119,12 @@ class Runner:
             self.progress.begin(self.generation, total, len(self.states))
         if self.generation >= 0:
             self.funnel(self.generation)  # a run killed during promotions finishes them
-        while self.generation < total:
-            self.step()
-            self.funnel(self.generation)
+        try:
+            while self.generation < total:
+                self.step()
+                self.funnel(self.generation)
+        finally:
+            self.preparer.close()
         unfinished = [s.run.run_id for s in self.states if s.run.status != "finished"]
         if unfinished:
             self.store.add_event(unfinished, "finished")
@@ -142,6 +146,8 @@ class Runner:
                 population = next_generation(self.grammar, state.population, sge, state.rng)
             built.append((state, population, state.rng.bit_generator.state))
 
+        self.preparer.prepare_all(ind.phenotype for _, population, _ in built
+                                  for ind in population)
         jobs: dict[tuple, Job] = {}
         origins: dict[tuple, tuple[int, int, int]] = {}
         for state, population, _ in built:

@@ -96,7 +96,7 @@ def ill_conditioned(data_dir: str | None = None) -> Task:
 def regression(data_dir: str | None = None) -> Task:
     """Noisy linear regression with a known minimum: 40 correlated features scaled over two
     decades, a linear model, mean squared error, batch 50, 10 epochs. Scored by the decades
-    of loss removed towards the exact least-squares minimum (4 decades = 1.0): it rewards
+    of loss removed towards the exact least-squares minimum (3 decades = 1.0): it rewards
     converging precisely, not just quickly, and exposes rules that stall or oscillate."""
     del data_dir
 
@@ -104,7 +104,7 @@ def regression(data_dir: str | None = None) -> Task:
         return _mlp(seed, (40,), hidden=(), outputs=1)
 
     return Task("regression", lambda seed: regression_data(int(seed)), build, loss="mse",
-                metric="loss", decades=4.0, batch_size=50, epochs=10, doc=regression.__doc__)
+                metric="loss", decades=3.0, batch_size=50, epochs=10, doc=regression.__doc__)
 
 
 def mnist_cnn(data_dir: str | None = None) -> Task:

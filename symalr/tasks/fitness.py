@@ -223,14 +223,24 @@ def aggregate(ratios) -> float:
     return math.exp(sum(math.log(max(r, FLOOR)) for r in ratios) / len(ratios))
 
 
+#: The catalog optimizer each gate name stands for.
+GATE_OPTIMIZERS = {"sgd_momentum": "momentum", "adam": "adam"}
+
+
+@functools.lru_cache(maxsize=32)
+def _gate_fitness(config: TaskFitness, optimizer: str) -> float:
+    from symalr import catalog
+
+    return evaluate_candidate(catalog.get(optimizer), config).fitness
+
+
 def gate_value(config: TaskFitness, baseline: str = "sgd_momentum") -> float:
-    """The fitness a tuned baseline gets under ``config`` (``adam`` is 1.0 by definition):
-    what a candidate must beat to be promoted past this stage."""
-    if baseline == "adam":
-        return 1.0
-    refs = [reference(t, config.data_seed, config.data_dir, config.device, config.epochs)
-            for t in config.tasks]
-    return aggregate(progress(r.sgd_momentum, r) for r in refs)
+    """The fitness the catalog's ``baseline`` (SGD with momentum 0.9 at lr 0.01, or Adam at
+    lr 1e-3) gets under ``config`` itself — scored as a candidate, with the same multipliers
+    and seeds: what a candidate must beat to be promoted past this stage. (The tuned
+    baselines, one learning rate per task, are the unit of the progress ratios; a candidate
+    has one rule for every task, so it is gated against a baseline that has one too.)"""
+    return _gate_fitness(config, GATE_OPTIMIZERS[baseline])
 
 
 def _speed(curve: list[float], ref: Reference) -> float:
@@ -244,7 +254,7 @@ def evaluate_candidate(spec, config: TaskFitness) -> CandidateScore:
     from symalr.screen import static_rejection
 
     start = time.monotonic()
-    reason = static_rejection(spec)
+    reason = static_rejection(spec, strict=True)
     if reason is not None:
         return CandidateScore(0.0, 1.0, 1.0, 0.0, {}, {}, time.monotonic() - start, reason,
                               rejected=True)
@@ -370,7 +380,7 @@ def evaluate_candidates_stacked(specs, config: TaskFitness, max_stack: int | Non
     out: list[CandidateScore | None] = [None] * len(specs)
     classes = {}
     for i, spec in enumerate(specs):
-        reason = static_rejection(spec)
+        reason = static_rejection(spec, strict=True)
         if reason is not None:
             out[i] = CandidateScore(0.0, 1.0, 1.0, 0.0, {}, {}, 0.0, reason, rejected=True)
             continue

@@ -53,8 +53,8 @@ def regression_data(seed: int, sizes: tuple[int, int, int] = (2000, 1000, 2000),
     mixing = rng.normal(0.0, 1.0, (features, features)) / np.sqrt(features)
     mixing += np.eye(features)
     scales = 10.0 ** np.linspace(-1.0, 1.0, features)
-    w_star = rng.normal(0.0, 1.0, features)
-    bias = rng.normal()
+    w_star = rng.normal(0.0, 0.1, features)
+    bias = 0.1 * rng.normal()
     raw = []
     for n in sizes:
         x = ((rng.normal(0.0, 1.0, (n, features)) @ mixing) * scales).astype(np.float32)
