@@ -93,7 +93,7 @@ def benchmark(optimizers: Sequence[str], *, task: str | None = None,
     config = build_config(preset, overrides, "arguments")
     report = run_benchmark(config, db, "symalr.benchmark()", progress=say or (lambda line: None))
     if out is not None:
-        from symalr.bench.report import write_outputs
+        from symalr.bench.outputs import write_outputs
 
         write_outputs(report, out)
     return report

@@ -5,13 +5,12 @@ into the database, so re-running appends and the report grows) and groups them b
 (the trained spec with its tuned values, SPEC §8). Each group is one row: its tuned
 parameters, validation and test accuracy (mean ± sd, in percent), the paper's values for the
 same optimizer and data set, and its per-trial values for plots. Mann-Whitney U is computed
-between every pair of rows. :func:`write_outputs` writes the tables and plots.
+between every pair of rows. :mod:`symalr.bench.outputs` writes the tables and plots.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from symalr.bench import stats
@@ -122,24 +121,3 @@ def build_report(trials: list[TrialRecord], protocol: dict[str, Any]) -> Report:
 def report_from_store(store: BenchStore, protocol: dict[str, Any]) -> Report:
     """The report of every finished trial stored under ``protocol``."""
     return build_report(store.trials(protocol), protocol)
-
-
-def write_outputs(report: Report, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``table.md``, ``table.tex``, ``test_accuracy.png`` and ``validation_curves.png``
-    into ``out_dir`` (created); returns them by kind. Existing files are replaced, each
-    atomically (:mod:`symalr.fileio`): they are views of the database, which keeps every
-    record. :class:`~symalr.errors.OutputError` if one cannot be written."""
-    from symalr.bench import plots, tables
-    from symalr.fileio import atomic_write_text, ensure_folder
-
-    out = ensure_folder(out_dir)
-    paths = {
-        "markdown": out / "table.md", "latex": out / "table.tex",
-        "boxplot": out / "test_accuracy.png", "curves": out / "validation_curves.png",
-    }  # fmt: skip
-    atomic_write_text(paths["markdown"], tables.markdown(report))
-    atomic_write_text(paths["latex"], tables.latex(report))
-    plots.accuracy_boxplot(report, paths["boxplot"])
-    plots.validation_curves(report, paths["curves"])
-    return paths
-

@@ -85,7 +85,8 @@ def config_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from symalr.bench.report import report_from_store, write_outputs
+    from symalr.bench.outputs import write_outputs
+    from symalr.bench.report import report_from_store
     from symalr.bench.runner import run_benchmark
     from symalr.bench.store import BenchStore
     from symalr.bench.tables import markdown
