@@ -43,9 +43,12 @@ class Operator:
     - ``build``: SymPy arguments -> SymPy expression;
     - ``node``: the SymPy class ``build`` makes (``Add``, ``Mul``, ``Pow`` or a function class);
     - ``spell``: backend -> format string of a call (function-like operators only); the extra
-      key ``torch_scalar_divisor`` spells ``divide_no_nan`` by a Python float in torch code;
-    - ``helpers``: backend -> names of the helper functions the spelling calls
-      (:mod:`symalr.render.runtime`);
+      key ``torch_scalar_divisor`` spells ``divide_no_nan`` by a Python float in torch code,
+      and ``torch_out`` / ``torch_scalar_divisor_out`` spell the operators without a
+      ``foreach`` form as a torch statement writing into the tensor ``{out}`` (``{qo}``: the
+      quotient ``a / b`` written there), which the lowering uses (scratch slots);
+    - ``helpers``: backend (or spelling key) -> names of the helper functions the spelling
+      calls (:mod:`symalr.render.runtime`);
     - ``foreach``: the torch operation with a ``torch._foreach_*`` form, or None;
     - ``reference``: NumPy arguments -> NumPy result with the IEEE semantics (function-like
       operators only);
@@ -126,6 +129,8 @@ OPERATORS: dict[str, Operator] = {
             "divide_no_nan", 2, "a / b, and 0 where b == 0", _divide_no_nan, "divide_no_nan",
             spell={"torch": "torch.where({b} == 0, 0.0, {q})",
                    "torch_scalar_divisor": "({a} / {b} if {b} != 0.0 else torch.zeros_like({a}))",
+                   "torch_out": "{qo}.masked_fill_({b} == 0, 0.0)",
+                   "torch_scalar_divisor_out": "{qo} if {b} != 0.0 else {out}.zero_()",
                    "tf": "tf.math.divide_no_nan({a}, {b})",
                    "numpy": "np.where({b} == 0, 0.0, {ao}/np.where({b} == 0, 1.0, {b}))",
                    "jax": "jnp.where({b} == 0, 0.0, {ao}/jnp.where({b} == 0, 1.0, {b}))",
@@ -137,9 +142,11 @@ OPERATORS: dict[str, Operator] = {
         # Not offered by the ALR grammars, but part of the spec language (catalog: sign, Adam):
         Operator(
             "sign", 1, "-1, 0 or 1 (0 for 0; NaN for NaN)", lambda a: _sympy().sign(a), "sign",
-            spell={"torch": "_nan_sign({a})", "tf": "tf.sign({a})", "numpy": "np.sign({a})",
-                   "jax": "jnp.sign({a})", "python": "_sign({a})"},
-            helpers={"torch": ("_nan_sign",), "python": ("_sign",)},
+            spell={"torch": "_nan_sign({a})", "torch_out": "_nan_sign_out({a}, {out})",
+                   "tf": "tf.sign({a})", "numpy": "np.sign({a})", "jax": "jnp.sign({a})",
+                   "python": "_sign({a})"},
+            helpers={"torch": ("_nan_sign",), "torch_out": ("_nan_sign_out",),
+                     "python": ("_sign",)},
             reference=lambda a: _np().sign(a),
         ),
         Operator(

@@ -174,6 +174,26 @@ def test_py_float_is_valid_source(value):
     assert (out != out and value != value) or out == value
 
 
+#: Module-level constants of generated torch modules (templates/torch_module.py.j2).
+MODULE_TABLES = [["_BOUNDS"], ["_DEFAULTS"], ["_ALIASES"], ["_OPTIONS"], ["_SLOTS"],
+                 ["_USES_STEP"]]
+
+
+def _is_literal_display(node: ast.AST) -> bool:
+    """Constants, their tuples, lists and dicts, negation, and ``float("inf")``-style calls."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return all(_is_literal_display(e) for e in node.elts)
+    if isinstance(node, ast.Dict):
+        return all(_is_literal_display(e) for e in (*node.keys, *node.values))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return _is_literal_display(node.operand)
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "float" and not node.keywords and len(node.args) == 1
+            and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str))
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=TEXT, doc=TEXT, latex=st.one_of(st.none(), TEXT), hp_doc=TEXT)
 def test_random_user_text_is_refused_or_gives_a_module_that_compiles(name, doc, latex, hp_doc):
@@ -184,14 +204,16 @@ def test_random_user_text_is_refused_or_gives_a_module_that_compiles(name, doc, 
         return
     for source in (torch_source(spec), tf_source(spec)):
         tree = ast.parse(source)
-        # the only statements at module level: the docstring, imports, defs and __all__
+        # the only statements at module level: the docstring, imports, defs, __all__ and the
+        # torch module's constant tables, whose values are literal displays
         for node in tree.body:
             assert isinstance(node, (ast.Expr, ast.Import, ast.ImportFrom, ast.FunctionDef,
                                      ast.ClassDef, ast.Assign)), ast.dump(node)[:80]
             if isinstance(node, ast.Expr):
                 assert isinstance(node.value, ast.Constant)
             if isinstance(node, ast.Assign):
-                assert [t.id for t in node.targets] == ["__all__"]
+                assert [t.id for t in node.targets] in (["__all__"], *MODULE_TABLES)
+                assert _is_literal_display(node.value), ast.dump(node)[:80]
         cls = next(n for n in tree.body if isinstance(n, ast.ClassDef))
         assert ast.get_docstring(cls) is not None
     update_rule_latex(spec)

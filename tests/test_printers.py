@@ -278,13 +278,17 @@ def test_render_imports_no_framework():
 # ----------------------------------------------------------------------------- lowering
 
 
-def _lowered(name: str, mode: str) -> list[str]:
+def _lowering(name: str):
     spec = catalog.get(name)
     h = hoist(spec)
     ids = {"g": "grad", "w": "param", **{s: s for s in spec.states}}
     names = {"_lr": "lr", "t": "t", **{p.name: p.name for p in spec.hyperparams},
              **{n: n for n, _ in h.scalars}}
-    return print_ops(lower(h, ids, ScalarPrinter(names).doprint).ops, mode)
+    return lower(h, ids, ScalarPrinter(names).doprint)
+
+
+def _lowered(name: str, mode: str) -> list[str]:
+    return print_ops(_lowering(name).ops, mode)
 
 
 def test_hoisting_names_scalar_subexpressions():
@@ -296,23 +300,28 @@ def test_hoisting_names_scalar_subexpressions():
 
 
 def test_lowering_updates_in_place_with_fused_ops():
+    # temporaries are scratch slots: written with out= per tensor, reused once dead
     assert _lowered("adam", "tensor") == [
         "m.lerp_(grad, _s0)",
-        "_t0 = torch.mul(grad, grad)",
+        "torch.mul(grad, grad, out=_t0)",
         "v.lerp_(_t0, _s1)",
-        "del _t0",
-        "_t1 = torch.sqrt(v)",
-        "_t1.add_(epsilon)",
-        "param.addcdiv_(m, _t1, value=_s2)",
+        "torch.sqrt(v, out=_t0)",  # g*g is dead: its slot is reused
+        "_t0.add_(epsilon)",
+        "param.addcdiv_(m, _t0, value=_s2)",
     ]
+    # over lists: a copy into the slot, then the in-place foreach operation
     assert _lowered("ades", "foreach") == [
-        "_t0 = torch._foreach_add(grad, y)",
-        "_t1 = torch._foreach_add(y, beta_2)",
+        "torch._foreach_copy_(_t0, grad)",
+        "torch._foreach_add_(_t0, y)",
+        "torch._foreach_copy_(_t1, y)",
+        "torch._foreach_add_(_t1, beta_2)",
         "torch._foreach_mul_(_t0, _t1)",  # y + t0*t1 computed in t0: no third temporary
         "torch._foreach_add_(_t0, y)",
         "torch._foreach_add_(y, _t0, alpha=_s0)",
         "torch._foreach_add_(param, y, alpha=lr)",
     ]
+    assert _lowered("adam", "foreach")[1:3] == ["torch._foreach_copy_(_t0, grad)",
+                                                 "torch._foreach_mul_(_t0, _t0)"]
     assert _lowered("rmsprop", "tensor")[:2] == ["v.mul_(rho)",
                                                   "v.addcmul_(grad, grad, value=_s0)"]
 
@@ -325,4 +334,11 @@ def test_lowering_copies_only_when_the_old_value_is_read_off_the_spine():
 
 
 def test_foreach_fallback_runs_per_tensor():
-    assert _lowered("sign", "foreach")[0] == "_t0 = [_nan_sign(_a) for _a in grad]"
+    assert _lowered("sign", "foreach")[:2] == ["for _a, _o in zip(grad, _t0):",
+                                               "    _nan_sign_out(_a, _o)"]
+
+
+def test_scratch_slots_are_reused_once_dead():
+    assert {n: _lowering(n).slots for n in catalog.NAMES} == {
+        "ades": 2, "ades-eq8": 1, "sign": 1, "sgd": 0, "momentum": 0, "nesterov": 1,
+        "rmsprop": 1, "adam": 1}

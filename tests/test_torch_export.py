@@ -102,8 +102,10 @@ def run_scripted(module, spec, w0, grads):
     for i, w in enumerate(w0):
         p = torch.tensor(w)
         states = [torch.zeros_like(p) for _ in spec.states]
+        scratch = [torch.empty_like(p) for _ in range(module._SLOTS)]
         for k, g in enumerate(grads, start=1):
-            args = [p, torch.tensor(g[i]), *states, lr, *hyper] + ([k] if spec.uses_step else [])
+            args = [p, torch.tensor(g[i]), *states, scratch, lr, *hyper] + (
+                [k] if spec.uses_step else [])
             fn(*args)
         out.append(p.numpy())
     return out
@@ -179,9 +181,11 @@ def test_defaults_and_groups(modules):
     ADES = _ades(modules)
     a, b = torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.ones(2))
     opt = ADES([{"params": [a]}, {"params": [b], "beta_1": 0.5}], lr=0.5)
-    assert opt.defaults == {"lr": 0.5, "beta_1": 0.08922, "beta_2": 0.0891, "foreach": None,
-                            "compile": False}
+    assert opt.defaults == {"lr": 0.5, "beta_1": 0.08922, "beta_2": 0.0891,
+                            "betas": (0.08922, 0.0891), "weight_decay": 0.0, "maximize": False,
+                            "foreach": None, "compile": False, "differentiable": False}
     assert opt.param_groups[1]["beta_1"] == 0.5 and opt.param_groups[0]["beta_1"] == 0.08922
+    assert opt.param_groups[1]["betas"] == (0.5, 0.0891)
     spec = catalog.get("ades")
     for p in (a, b):
         p.grad = torch.full_like(p, 0.3)
@@ -205,9 +209,14 @@ def test_eager_validation(modules, kwargs, message):
         _ades(modules)([torch.nn.Parameter(torch.ones(2))], **kwargs)
 
 
-def test_adam_lr_bounds_come_from_the_spec(modules):
+def test_lr_bounds_come_from_the_spec_unless_lr_only_scales_the_update(modules):
+    p = [torch.nn.Parameter(torch.ones(2))]
+    # momentum's lr scales the gradient inside the state: the spec's range [0, 1] holds
     with pytest.raises(ValueError, match=r"Invalid lr value: 2\.0 \(must be in \[0, 1\]\)"):
-        modules["adam"].Adam([torch.nn.Parameter(torch.ones(2))], lr=2.0)
+        modules["momentum"].Momentum(p, lr=2.0)
+    # Adam's (and ADES's group) lr only multiplies the weight update: any lr >= 0
+    assert modules["adam"].Adam(p, lr=2.0).defaults["lr"] == 2.0
+    assert modules["ades"].ADES(p, lr=50.0).defaults["lr"] == 50.0
 
 
 def test_state_is_created_lazily_and_only_for_parameters_with_gradients(modules):
@@ -217,7 +226,9 @@ def test_state_is_created_lazily_and_only_for_parameters_with_gradients(modules)
     a.grad = torch.ones(3)
     opt.step()
     assert set(opt.state) == {a}
-    assert set(opt.state[a]) == {"step", "m", "v"} and opt.state[a]["step"] == 1
+    assert set(opt.state[a]) == {"step", "m", "v", "_scratch"}
+    assert opt.state[a]["step"].dtype == torch.float32 and opt.state[a]["step"] == 1
+    assert set(opt.state_dict()["state"][0]) == {"step", "m", "v"}
     assert torch.equal(b.detach(), torch.ones(2))
 
 

@@ -83,9 +83,12 @@ def test_the_walkthrough():
     scalars = ScalarPrinter({**names.ident, **{n: n for n, _ in hoisted.scalars}})
     per_tensor = lower(hoisted, {"g": "grad", "w": "param", "y": "y"}, scalars.doprint)
     assert print_ops(per_tensor.ops, "tensor") == [
-        "_t0 = torch.add(grad, y)", "_t1 = torch.add(y, beta_2)", "_t0.mul_(_t1)",
+        "torch.add(grad, y, out=_t0)", "torch.add(y, beta_2, out=_t1)", "_t0.mul_(_t1)",
         "_t0.add_(y)", "y.add_(_t0, alpha=_s0)", "param.add_(y, alpha=lr)"]
+    assert per_tensor.slots == 2
     multi = lower(hoisted, {"g": "grads", "w": "params", "y": "ys"}, scalars.doprint)
+    assert print_ops(multi.ops, "foreach")[:2] == ["torch._foreach_copy_(_t0, grads)",
+                                                   "torch._foreach_add_(_t0, ys)"]
     assert print_ops(multi.ops, "foreach")[-1] == "torch._foreach_add_(params, ys, alpha=lr)"
 
 
@@ -95,7 +98,9 @@ def test_the_exported_module_steps_like_the_reference(tmp_path):
     source = pipeline.module_source(spec, "torch")
     assert "class AdesEvolved(torch.optim.Optimizer):" in source
     assert ("def update_tensor(\n    param: Tensor,\n    grad: Tensor,\n    y: Tensor,\n"
-            "    lr: float,\n    beta_1: float,\n    beta_2: float,\n) -> None:") in source
+            "    scratch: list[Tensor],\n    lr: float,\n    beta_1: float,\n    beta_2: float,\n"
+            ") -> None:") in source
+    assert "def ades_evolved(\n    params: list[Tensor],\n    grads: list[Tensor],\n" in source
     path = tmp_path / "ades_evolved.py"
     path.write_text(source)
     module_spec = importlib.util.spec_from_file_location("ades_evolved", path)

@@ -14,6 +14,7 @@ from pathlib import Path
 #: The printers' helpers, with the modules they need.
 PRINTED_HELPERS: dict[str, frozenset[str]] = {
     "_nan_sign": frozenset({"torch"}),
+    "_nan_sign_out": frozenset({"torch"}),
     "_div": frozenset({"math"}),
     "_div0": frozenset(),
     "_sqrt": frozenset({"math"}),

@@ -7,6 +7,11 @@ and ``lerp`` where a term has their shape (the shapes are found by
 computed (in place, into its destination, into a dying temporary, or into a new one).
 :mod:`symalr.render.torch_ops` prints the list as per-tensor or multi-tensor code.
 
+Temporaries are not allocated by the step: :func:`lower` assigns each one a *scratch slot*
+(``_t0``, ``_t1``, ...), reusing a slot once its temporary is dead, and the generated optimizer
+keeps one parameter-sized buffer per slot across steps (docs/code-generation.md). An operation
+with an ``out`` writes a new value into its slot; every other one works in place.
+
 Statement semantics are those of :mod:`symalr.spec`: a state's statement may read its old
 value; the lowering writes the new value into the state's own tensor only after every read of
 the old one (it evaluates those reads first), else computes into a temporary and copies.
@@ -29,8 +34,9 @@ from .patterns import Shapes
 
 @dataclass(frozen=True)
 class Op:
-    """One tensor operation. ``out`` names a new temporary; ``None`` means in place on the
-    first argument. ``tensor[i]`` tells whether ``args[i]`` is a tensor (else a scalar)."""
+    """One tensor operation. ``out`` names the scratch slot it writes a new value into (the
+    old content is ignored); ``None`` means in place on the first argument. ``tensor[i]``
+    tells whether ``args[i]`` is a tensor (else a scalar)."""
 
     fn: str
     args: tuple[str, ...]
@@ -55,10 +61,12 @@ class _Val:
 
 @dataclass
 class Lowering:
-    """The result of :func:`lower`: the operations and what they need."""
+    """The result of :func:`lower`: the operations, the helpers they call and the number of
+    scratch slots (``_t0`` ... ``_t{slots-1}``) they write."""
 
     ops: list[Op] = field(default_factory=list)
     helpers: set[str] = field(default_factory=set)
+    slots: int = 0
 
 
 def lower(
@@ -75,24 +83,37 @@ def lower(
     for state, e in hoisted.updates:
         low.assign(state, e)
     low.accumulate_into(WEIGHT, hoisted.weight)
-    return Lowering(_release_early(low.ops), low.helpers)
+    program, slots = _assign_slots(low.ops)
+    return Lowering(program, low.helpers, slots)
 
 
-def _release_early(program: list[Op]) -> list[Op]:
-    """Insert ``del`` after a temporary's last use when a later operation allocates, so that
-    memory is reused (warm in cache, no new pages) instead of growing."""
+def _assign_slots(program: list[Op]) -> tuple[list[Op], int]:
+    """Rename the temporaries to scratch slots: a temporary takes the lowest slot whose
+    previous temporary was last read before the operation that writes it (so no operation
+    writes a slot it also reads as another value). Returns the renamed operations and the
+    number of slots."""
     last: dict[str, int] = {}
     for i, op in enumerate(program):
         for name in (*op.args, op.out):
             if name is not None and name.startswith("_t"):
                 last[name] = i
-    out: list[Op] = []
+    slot_of: dict[str, int] = {}
+    busy: dict[int, str] = {}  # slot -> the temporary living in it
     for i, op in enumerate(program):
-        out.append(op)
-        dead = [n for n, j in last.items() if j == i and n != op.out]
-        if dead and any(later.out is not None for later in program[i + 1:]):
-            out.append(Op("del", tuple(dead), (True,) * len(dead)))
-    return out
+        if op.out is not None and op.out not in slot_of:
+            free = next(k for k in range(len(busy) + 1) if k not in busy)
+            slot_of[op.out] = free
+            busy[free] = op.out
+        for k, name in list(busy.items()):
+            if last[name] == i:
+                del busy[k]
+
+    def rename(name):
+        return f"_t{slot_of[name]}" if name is not None and name in slot_of else name
+
+    renamed = [Op(op.fn, tuple(rename(a) for a in op.args), op.tensor, op.kw, rename(op.out))
+               for op in program]
+    return renamed, len(set(slot_of.values()))
 
 
 class _Lowerer:
@@ -168,7 +189,7 @@ class _Lowerer:
         without a ``_foreach`` form, or ``rdiv`` (a number divided by a tensor)."""
         out = self.temp()
         if fn in ops.OPERATORS:
-            self.helpers.update(ops.OPERATORS[fn].helpers.get("torch", ()))
+            self.helpers.update(ops.OPERATORS[fn].helpers.get("torch_out", ()))
         self.emit(fn, args, out=out)
         return _Val(out, True, True)
 

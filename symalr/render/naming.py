@@ -35,7 +35,7 @@ MODULE_NAMES = frozenset(
     scalars group state self dtype variable gradient learning_rate index hyper lists some idx
     loss closure config var_list name kwargs foreach compile defaults t updates count
     weight_decay maximize differentiable init_fn update_fn update_leaf out new_updates
-    NamedTuple""".split()
+    NamedTuple scratch state_steps tensor_scalars numbers defaultdict""".split()
 )
 
 #: Keras ``Optimizer`` arguments and attributes a hyperparameter must not replace.

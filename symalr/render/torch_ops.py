@@ -1,10 +1,14 @@
 """Print the lowered operations (:class:`symalr.render.lowering.Op`) as torch code.
 
-The same list prints as per-tensor code (``torch.add(...)``, ``x.add_(...)``;
-TorchScript-compatible) or as multi-tensor code (``torch._foreach_add(...)``). Operations
-without a ``_foreach`` form — the function-like operators whose row in :mod:`symalr.ops` has
-no ``foreach`` (``divide_no_nan``, NaN-keeping ``sign``) and a number divided by a tensor —
-run per tensor inside the multi-tensor code, spelled by their ``torch`` row.
+The same list prints as per-tensor code (``torch.add(..., out=_t0)``, ``x.add_(...)``;
+TorchScript-compatible) or as multi-tensor code (``torch._foreach_add_(...)``). An operation
+that writes a scratch slot (``out``) prints per tensor as the ``out=`` form of its torch
+function, and over lists as ``torch._foreach_copy_`` of its first operand into the slot
+followed by the in-place ``_foreach`` operation: no step allocates a parameter-sized tensor
+(docs/code-generation.md). Operations without a ``_foreach`` form — the function-like operators
+whose row in :mod:`symalr.ops` has no ``foreach`` (``divide_no_nan``, NaN-keeping ``sign``), a
+number divided by a tensor and a number raised to a tensor — run per tensor inside the
+multi-tensor code, spelled by their ``torch_out`` rows.
 """
 
 from __future__ import annotations
@@ -16,17 +20,22 @@ from .lowering import ARITHMETIC, Op
 NATIVE = ARITHMETIC | frozenset(op.foreach for op in ops.OPERATORS.values() if op.foreach)
 
 
-def _special(op: Op, args: tuple[str, ...]) -> str:
-    """A per-tensor expression for an operation without a ``_foreach`` form."""
-    if op.fn == "rdiv":  # a number divided by a tensor: torch.div divides exactly
-        return f"torch.div({args[0]}, {args[1]})"
+def _special_out(op: Op, args: tuple[str, ...], out: str) -> str:
+    """A per-tensor statement writing an operation without a ``_foreach`` form into ``out``."""
+    if op.fn == "rdiv":  # a number divided by a tensor, divided exactly
+        return f"{out}.fill_({args[0]}).div_({args[1]})"
+    if op.fn == "pow":  # a number raised to a tensor
+        return f"torch.pow({args[0]}, {args[1]}, out={out})"
     row = ops.OPERATORS[op.fn]
     a = args[0]
     b = args[1] if len(args) > 1 else ""
     if row.name == "divide_no_nan" and not op.tensor[1]:
-        return row.spelling("torch_scalar_divisor").format(a=a, b=b)
-    q = f"{a} / {b}" if op.tensor[0] else f"torch.div({a}, {b})"
-    return row.spelling("torch").format(a=a, b=b, ao=a, bo=b, q=q)
+        spelling = row.spelling("torch_scalar_divisor_out")
+    else:
+        spelling = row.spelling("torch_out")
+    qo = (f"torch.div({a}, {b}, out={out})" if op.tensor[0]
+          else f"{out}.fill_({a}).div_({b})")
+    return spelling.format(a=a, b=b, out=out, qo=qo)
 
 
 def _call_args(op: Op, args: tuple[str, ...]) -> str:
@@ -35,33 +44,32 @@ def _call_args(op: Op, args: tuple[str, ...]) -> str:
 
 def print_op_tensor(op: Op) -> list[str]:
     """One operation as per-tensor torch code (TorchScript-compatible)."""
-    if op.fn == "del":
-        return [f"del {', '.join(op.args)}"]
     if op.fn == "fill":
         return [f"{op.args[0]}.fill_({op.args[1]})"]
-    if op.fn not in NATIVE:
-        return [f"{op.out} = {_special(op, op.args)}"]
+    if op.fn not in NATIVE or (op.fn == "pow" and not op.tensor[0]):
+        return [_special_out(op, op.args, op.out)]
     if op.out is None:
         return [f"{op.args[0]}.{op.fn}_({_call_args(op, op.args[1:])})"]
-    return [f"{op.out} = torch.{op.fn}({_call_args(op, op.args)})"]
+    return [f"torch.{op.fn}({_call_args(op, op.args)}, out={op.out})"]
 
 
 def print_op_foreach(op: Op) -> list[str]:
     """One operation as multi-tensor code over lists (``torch._foreach_*``)."""
-    if op.fn == "del":
-        return print_op_tensor(op)
     lists = [a for a, t in zip(op.args, op.tensor) if t]
     loop_vars = [f"_{chr(ord('a') + i)}" for i in range(len(lists))]
-    if op.fn not in NATIVE or op.fn == "fill":
+    if op.fn == "fill":
+        return [f"for _a in {op.args[0]}:", f"    _a.fill_({op.args[1]})"]
+    if op.fn not in NATIVE or (op.fn == "pow" and not op.tensor[0]):
         it = iter(loop_vars)
         per = tuple(next(it) if t else a for a, t in zip(op.args, op.tensor))
-        source = lists[0] if len(lists) == 1 else f"zip({', '.join(lists)})"
-        if op.fn == "fill":
-            return [f"for {loop_vars[0]} in {source}:", f"    {loop_vars[0]}.fill_({per[1]})"]
-        return [f"{op.out} = [{_special(op, per)} for {', '.join(loop_vars)} in {source}]"]
+        return [f"for {', '.join([*loop_vars, '_o'])} in zip({', '.join([*lists, op.out])}):",
+                f"    {_special_out(op, per, '_o')}"]
     if op.out is None:
         return [f"torch._foreach_{op.fn}_({_call_args(op, op.args)})"]
-    return [f"{op.out} = torch._foreach_{op.fn}({_call_args(op, op.args)})"]
+    # the slot holds a copy of the first operand: later reads of that operand read the slot
+    rest = tuple(op.out if a == op.args[0] else a for a in op.args[1:])
+    return [f"torch._foreach_copy_({op.out}, {op.args[0]})",
+            f"torch._foreach_{op.fn}_({_call_args(op, (op.out, *rest))})"]
 
 
 def print_ops(ops_: list[Op], mode: str) -> list[str]:
