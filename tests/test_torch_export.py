@@ -23,7 +23,7 @@ torch = pytest.importorskip("torch")
 
 from symalr import catalog  # noqa: E402
 from symalr.errors import ExportError  # noqa: E402
-from symalr.reference import run_reference  # noqa: E402
+from symalr.reference import ReferenceStepper, run_reference  # noqa: E402
 from symalr.render.naming import default_class_name  # noqa: E402
 from symalr.render.torch_module import torch_source  # noqa: E402
 from symalr.spec import HyperParam, make_spec  # noqa: E402
@@ -304,6 +304,276 @@ def test_closure_is_evaluated_with_grad_enabled(modules):
 
     assert opt.step(closure).item() == 4.0
     assert p.item() != 2.0
+
+
+# ----------------------------------------------------------------------------- options
+
+
+@pytest.mark.parametrize("lr", [np.float32(0.25), np.float64(0.25), torch.tensor(0.25),
+                                torch.tensor([0.25]), 0.25],
+                         ids=["np.float32", "np.float64", "0-d tensor", "1-element tensor",
+                              "float"])
+def test_lr_may_be_a_numpy_scalar_or_a_tensor(modules, lr):
+    spec = catalog.get("adam")
+    w0, grads = problem("adam", seed=4)
+    grads = grads[:5]
+    actual = run_optimizer(modules["adam"].Adam, w0, grads, lr=lr)
+    assert_agrees(actual, reference(spec, w0, grads, lr=0.25))
+
+
+@pytest.mark.parametrize(
+    "lr, message",
+    [("0.1", r"Invalid lr value: '0\.1' \(must be a real number >= 0, or a one-element tensor\)"),
+     (torch.tensor([0.1, 0.2]), r"Invalid lr value: tensor\(\[0\.1000, 0\.2000\]\) \(a tensor "
+                                r"lr must hold one real number\)"),
+     (np.float32(-1.0), r"Invalid lr value: -1\.0 \(must be >= 0\)"),
+     (torch.tensor(-1.0), r"Invalid lr value: tensor\(-1\.\) \(must be >= 0\)"),
+     (None, r"Invalid lr value: None \(must be a real number >= 0")],
+)
+def test_bad_lr_messages_say_what_is_wrong(modules, lr, message):
+    with pytest.raises(ValueError, match=message):
+        _ades(modules)([torch.nn.Parameter(torch.ones(2))], lr=lr)
+
+
+def test_betas_and_eps_are_aliases_kept_in_sync(modules):
+    Adam = modules["adam"].Adam
+    p = torch.nn.Parameter(torch.ones(2))
+    opt = Adam([p], betas=(0.8, 0.99), eps=1e-8)
+    assert (opt.defaults["beta_1"], opt.defaults["beta_2"], opt.defaults["epsilon"]) == (
+        0.8, 0.99, 1e-8)
+    assert opt.defaults["betas"] == (0.8, 0.99) and opt.defaults["eps"] == 1e-8
+    with pytest.raises(ValueError, match=r"betas=\(0\.8, 0\.99\) and beta_1=0\.5 disagree"):
+        Adam([p], betas=(0.8, 0.99), beta_1=0.5)
+    with pytest.raises(ValueError, match=r"Invalid betas value: \(0\.8,\) \(must be a tuple of "
+                                         r"2 numbers: beta_1, beta_2\)"):
+        Adam([p], betas=(0.8,))
+    with pytest.raises(ValueError, match=r"Invalid beta_2 value: 1\.5"):
+        Adam([p], betas=(0.8, 1.5))
+    q = torch.nn.Parameter(torch.ones(3))
+    opt.add_param_group({"params": [q], "betas": (0.5, 0.9)})
+    assert (opt.param_groups[1]["beta_1"], opt.param_groups[1]["beta_2"]) == (0.5, 0.9)
+    with pytest.raises(ValueError, match="give only one of them"):
+        opt.add_param_group({"params": [torch.nn.Parameter(torch.ones(1))], "betas": (0.5, 0.9),
+                             "beta_1": 0.4})
+    # whichever name changed between steps wins, and the other follows at the step
+    group = opt.param_groups[0]
+    p.grad = torch.ones(2)
+    group["betas"] = (0.7, 0.99)
+    opt.step()
+    assert group["beta_1"] == 0.7
+    group["beta_1"] = 0.6
+    group["eps"] = 1e-6
+    opt.step()
+    assert group["betas"] == (0.6, 0.99) and group["epsilon"] == 1e-6
+    # a state_dict keeps both, deepcopy and pickling too
+    clone = copy.deepcopy(opt)
+    assert clone.param_groups[0]["betas"] == (0.6, 0.99) and clone.param_groups[0]["beta_1"] == 0.6
+
+
+def test_one_cycle_lr_cycles_the_first_beta_of_generated_adam(modules):
+    spec = catalog.get("adam")
+    w0, grads = problem("adam", seed=6)
+    grads = grads[:8]
+    params = [torch.nn.Parameter(torch.tensor(w)) for w in w0]
+    opt = modules["adam"].Adam(params, lr=0.01)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.01, total_steps=10)  # cycle_momentum
+    steppers = [ReferenceStepper(spec, w) for w in w0]
+    seen = []
+    for g in grads:
+        for p, gi in zip(params, g):
+            p.grad = torch.tensor(gi)
+        opt.step()
+        group = opt.param_groups[0]
+        seen.append(group["beta_1"])
+        for st, gi in zip(steppers, g):
+            st.hyper.update(lr=group["lr"], beta_1=group["beta_1"])
+            st.step(gi)
+        sched.step()
+    assert seen[0] == 0.95 and len(set(seen)) == len(seen)  # max_momentum first, then cycled
+    assert_agrees([p.detach().numpy() for p in params], [st.w for st in steppers])
+
+
+def test_decoupled_weight_decay_and_maximize_match_torch_adamw_and_adam(modules):
+    rng = np.random.default_rng(8)
+    w0 = [rng.normal(size=s).astype(np.float32) for s in SHAPES[:3]]
+    grads = [[rng.normal(size=s).astype(np.float32) for s in SHAPES[:3]] for _ in range(20)]
+    hyper = {"lr": 0.01, "betas": (0.9, 0.999), "eps": 1e-12}
+    for foreach in (True, False):
+        for ours, theirs in (
+            ({"weight_decay": 0.1}, lambda p: torch.optim.AdamW(p, weight_decay=0.1, **hyper)),
+            ({"maximize": True}, lambda p: torch.optim.Adam(p, maximize=True, **hyper)),
+        ):
+            got = run_optimizer(modules["adam"].Adam, w0, grads, foreach=foreach, **hyper, **ours)
+            want = run_optimizer(lambda p, **_: theirs(p), w0, grads)
+            assert_agrees(got, want, rtol=1e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_states_are_float32(modules, dtype):
+    """Gradients of 1e-4: their squares underflow in float16, so torch's float16 Adam divides
+    by epsilon; generated Adam keeps m and v in float32 and takes the right step."""
+    spec = catalog.get("adam")
+    g = np.full(4, 1e-4, np.float32)
+    w0 = np.linspace(-1, 1, 4).astype(np.float32)
+    w0 = torch.tensor(w0).to(dtype).float().numpy()
+    want = run_reference(spec, w0, [g] * 3, lr=1e-3)[-1]
+    for kw in ({}, {"foreach": False}):
+        p = torch.nn.Parameter(torch.tensor(w0, dtype=dtype))
+        opt = modules["adam"].Adam([p], lr=1e-3, **kw)
+        for _ in range(3):
+            p.grad = torch.tensor(g, dtype=dtype)
+            opt.step()
+        assert p.dtype == dtype and opt.state[p]["v"].dtype == torch.float32
+        np.testing.assert_allclose(p.detach().float().numpy(), want, atol=0.01)
+    if dtype == torch.float16:  # torch's own: v underflows to 0, the step is lr*m/eps
+        p = torch.nn.Parameter(torch.tensor(w0, dtype=dtype))
+        theirs = torch.optim.Adam([p], lr=1e-3, eps=1e-7)
+        for _ in range(3):
+            p.grad = torch.tensor(g, dtype=dtype)
+            theirs.step()
+        assert np.abs(p.detach().float().numpy() - want).max() > 0.1
+
+
+@pytest.mark.slow
+def test_half_precision_compiled_path_agrees(modules):
+    w0, grads = problem("adam", seed=9)
+    grads = grads[:6]
+    runs = []
+    for kw in ({}, {"foreach": False}, {"compile": True}):
+        params = [torch.nn.Parameter(torch.tensor(w, dtype=torch.float16)) for w in w0]
+        opt = modules["adam"].Adam(params, lr=1e-3, **kw)
+        for g in grads:
+            for p, gi in zip(params, g):
+                p.grad = torch.tensor(gi, dtype=torch.float16)
+            opt.step()
+        runs.append([p.detach().float().numpy() for p in params])
+    for a, b in zip(runs[0], runs[1]):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(runs[0], runs[2]):  # inductor may round float32 differently: one half ulp
+        np.testing.assert_allclose(a, b, rtol=2**-10, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["ades", "adam"])
+def test_differentiable_step_has_correct_gradients(modules, name):
+    """``differentiable=True``: the step's result differentiated w.r.t. the gradient and the
+    old state, checked against finite differences (float64)."""
+    spec = catalog.get(name)
+    cls = getattr(modules[name], default_class_name(spec))
+    rng = np.random.default_rng(10)
+    w = torch.tensor(rng.normal(size=4), requires_grad=True)
+    g = torch.tensor(rng.normal(size=4), requires_grad=True)
+    s0 = torch.tensor(rng.normal(size=4) * 0.1, requires_grad=True)
+    state = spec.states[0]
+
+    def stepped(w, g, s0):
+        p = w.clone()
+        opt = cls([p], differentiable=True)
+        p.grad = g
+        opt.step()  # creates the state
+        opt.state[p][state] = s0.clone()
+        p.grad = g * 2
+        opt.step()
+        return p, opt.state[p][state]
+
+    assert torch.autograd.gradcheck(stepped, (w, g, s0))
+
+
+def test_functional_form_is_the_class_step(modules):
+    spec = catalog.get("adam")
+    w0, grads = problem("adam", seed=11)
+    grads = grads[:8]
+    want = run_optimizer(modules["adam"].Adam, w0, grads, lr=0.01, weight_decay=0.01,
+                         maximize=True)
+    for foreach in (None, False):
+        params = [torch.tensor(w) for w in w0]
+        ms, vs = ([torch.zeros_like(p) for p in params] for _ in range(2))
+        steps = [torch.tensor(0.0) for _ in params]
+        for g in grads:
+            modules["adam"].adam(params, [torch.tensor(x) for x in g], ms, vs, steps, lr=0.01,
+                                 weight_decay=0.01, maximize=True, foreach=foreach)
+        for a, b in zip([p.numpy() for p in params], want):
+            np.testing.assert_array_equal(a, b)
+    assert spec.states == ("m", "v")
+
+
+class _Allocations:
+    """Records the operations that return a new tensor of at least ``limit`` bytes (a tensor
+    none of their inputs holds), through a ``TorchDispatchMode``."""
+
+    def __init__(self, limit: int):
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        outer = self
+        self.limit, self.found = limit, []
+
+        class Mode(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                kwargs = kwargs or {}
+                out = func(*args, **kwargs)
+                seen = {t.untyped_storage().data_ptr() for t in _tensors((args, kwargs))}
+                for t in _tensors(out):
+                    if t.untyped_storage().data_ptr() not in seen and t.nbytes >= outer.limit:
+                        outer.found.append(str(func))
+                return out
+
+        self.mode = Mode()
+
+
+def _tensors(x):
+    if isinstance(x, torch.Tensor):
+        yield x
+    elif isinstance(x, (list, tuple)):
+        for y in x:
+            yield from _tensors(y)
+    elif isinstance(x, dict):
+        for y in x.values():
+            yield from _tensors(y)
+
+
+@pytest.mark.parametrize("name", catalog.NAMES)
+def test_steps_after_the_first_allocate_no_parameter_sized_tensor(modules, name):
+    """The default and per-tensor paths write temporaries into scratch buffers kept across
+    steps (so that glibc's malloc has nothing to unmap and fault back in every step); also
+    with maximize, weight decay and bfloat16 parameters (float32 work buffers)."""
+    spec = catalog.get(name)
+    cls = getattr(modules[name], default_class_name(spec))
+    for kw in ({}, {"foreach": False}, {"maximize": True, "weight_decay": 0.1},
+               {"dtype": torch.bfloat16}):
+        dtype = kw.pop("dtype", torch.float32)
+        params = [torch.nn.Parameter(torch.randn(64, 64, dtype=dtype)) for _ in range(3)]
+        opt = cls(params, **kw)
+        for p in params:
+            p.grad = torch.randn_like(p) * 0.01
+        opt.step()
+        counter = _Allocations(limit=64 * 64 * 2)
+        with counter.mode:
+            opt.step()
+            opt.step()
+        assert counter.found == [], (name, kw, dtype)
+
+
+def test_state_dicts_with_integer_steps_still_load(modules):
+    """Modules exported before the step became a tensor saved it as an int."""
+    w0, grads = problem("adam", seed=12)
+    params = [torch.nn.Parameter(torch.tensor(w)) for w in w0]
+    opt = modules["adam"].Adam(params, lr=0.01)
+    for g in grads[:3]:
+        for p, gi in zip(params, g):
+            p.grad = torch.tensor(gi)
+        opt.step()
+    saved = copy.deepcopy(opt.state_dict())
+    for s in saved["state"].values():
+        s["step"] = int(s["step"].item())
+    other = [torch.nn.Parameter(p.detach().clone()) for p in params]
+    opt2 = modules["adam"].Adam(other, lr=0.01)
+    opt2.load_state_dict(saved)
+    for g in grads[3:6]:
+        for o, ps in ((opt, params), (opt2, other)):
+            for p, gi in zip(ps, g):
+                p.grad = torch.tensor(gi)
+            o.step()
+    for a, b in zip(params, other):
+        assert torch.equal(a, b)
 
 
 @pytest.mark.slow
