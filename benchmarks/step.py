@@ -1,37 +1,41 @@
-"""Optimizer step benchmark (SPEC §10; issue 3): generated ADES and Adam vs ``torch.optim.Adam``.
+"""Optimizer step benchmark (SPEC §10): the classes ``symalr export`` emits against
+``torch.optim.Adam``, under glibc's default malloc and under the malloc setting symalr's trainer
+uses.
 
-One process, the ``mnist_cnn`` parameter shapes (1,199,882 parameters, fixed random gradients),
-``torch.set_num_threads(2)``. Variants, all timed in the same interleaved rounds so that they
-see the same machine load:
+The ``mnist_cnn`` parameter shapes (1,199,882 parameters in 8 tensors, fixed N(0, 0.01)
+gradients), ``torch.set_num_threads(2)``. Each allocator is measured in its own child process
+(``mallopt`` is process-wide): ``default`` is the process a user runs (no ``MALLOC_*`` or
+``GLIBC_TUNABLES`` variables), ``tuned`` applies :func:`symalr.train.allocator.configure_allocator`
+first. In each child:
 
 - ``torch.optim.Adam(foreach=True)`` and ``torch.optim.Adam(fused=True)`` (the baselines);
-- the generated ADES and Adam (``symalr export``'s classes), per-tensor (``foreach=False``),
-  multi-tensor (``foreach=True``, the default) and compiled (``compile=True``).
+- every catalog optimizer's default path (multi-tensor, ``foreach=None``), and ADES's and Adam's
+  per-tensor path (``foreach=False``);
+- in the default-allocator child only (the compiled update allocates nothing, so malloc does not
+  matter), the compiled path (``compile=True``) of the catalog optimizers named by
+  ``--compiled``: time per step against fused Adam's, and the achieved memory traffic — every
+  step reads the gradient, the weight and each state and writes the weight and each state,
+  ``(3 + 2 * states) * 4`` bytes per float32 parameter (ADES 20, fused Adam 28: where both are
+  bound by memory bandwidth, 20/28 = 0.71x is ADES's floor).
 
 Each variant steps its own copy of the parameters. After warm-up (compiled variants compile
-first), ``--order blocked`` (the default) times each variant's steps back to back, its
-~15-20 MB of tensors staying warm; ``--order interleaved`` times one ``step()`` of each variant
-per round, so that load drift hits all alike, but every timed step then starts from memory the
-other variants evicted (on the project's VMs the kernel's idle-memory reclaim also pages it
-out, which dominates that mode's medians). The table reports the median and the minimum per
-variant and the ratios of medians to fused and to foreach Adam.
+first), ``--order blocked`` (the default) times each variant's steps back to back;
+``--order interleaved`` times one step of each variant per round. Medians are reported.
 
 Usage::
 
-    python benchmarks/step.py [--rounds 200] [--threads 2] [--allocator tuned|default]
-                              [--order blocked|interleaved]
-
-``--allocator tuned`` (the default) applies the malloc setting symalr's trainer uses
-(:mod:`symalr.train.allocator`): without it, glibc returns the multi-tensor temporaries to the
-OS every step and the page faults dominate the foreach timings.
+    python benchmarks/step.py [--rounds 200] [--threads 2] [--allocator both|default|tuned]
+                              [--order blocked|interleaved] [--compiled ades,adam]
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +43,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+FOREACH_ADAM = "torch Adam foreach"
+FUSED_ADAM = "torch Adam fused"
 
 
 def _generated_class(name: str, folder: Path):
@@ -53,6 +60,7 @@ def _generated_class(name: str, folder: Path):
     path.write_text(torch_source(spec))
     module_spec = importlib.util.spec_from_file_location(stem, path)
     module = importlib.util.module_from_spec(module_spec)
+    sys.modules[stem] = module
     module_spec.loader.exec_module(module)
     return getattr(module, default_class_name(spec))
 
@@ -71,19 +79,25 @@ def _parameters(torch, seed: int):
     return params
 
 
-def build_variants(torch, folder: Path, seed: int) -> dict[str, object]:
-    """Variant name -> a step function, each on its own parameter copy."""
-    ades = _generated_class("ades", folder)
-    adam = _generated_class("adam", folder)
+def build_variants(torch, folder: Path, seed: int, compiled: list[str]):
+    """Variant name -> (a step function, bytes moved per step or None)."""
+    from symalr import catalog
+
+    n = sum(p.numel() for p in _parameters(torch, seed))
     variants = {
-        "torch Adam foreach": torch.optim.Adam(_parameters(torch, seed), lr=1e-3, foreach=True),
-        "torch Adam fused": torch.optim.Adam(_parameters(torch, seed), lr=1e-3, fused=True),
+        FOREACH_ADAM: (torch.optim.Adam(_parameters(torch, seed), lr=1e-3, foreach=True), None),
+        FUSED_ADAM: (torch.optim.Adam(_parameters(torch, seed), lr=1e-3, fused=True), 28 * n),
     }
-    for label, cls in (("ADES", ades), ("Adam", adam)):
-        for mode, kw in (("per-tensor", {"foreach": False}), ("foreach", {"foreach": True}),
-                         ("compiled", {"compile": True})):
-            variants[f"generated {label} {mode}"] = cls(_parameters(torch, seed), **kw)
-    return {name: opt.step for name, opt in variants.items()}
+    for name in catalog.NAMES:
+        cls = _generated_class(name, folder)
+        variants[f"{name} default"] = (cls(_parameters(torch, seed)), None)
+        if name in ("ades", "adam"):
+            variants[f"{name} per-tensor"] = (cls(_parameters(torch, seed), foreach=False), None)
+        if name in compiled:
+            states = len(catalog.get(name).states)
+            variants[f"{name} compiled"] = (cls(_parameters(torch, seed), compile=True),
+                                            (3 + 2 * states) * 4 * n)
+    return {k: (opt.step, moved) for k, (opt, moved) in variants.items()}
 
 
 def measure(steps: dict[str, object], rounds: int, warmup: int, blocked: bool = False):
@@ -103,30 +117,8 @@ def measure(steps: dict[str, object], rounds: int, warmup: int, blocked: bool = 
     return times
 
 
-def table(times: dict[str, list[float]]) -> str:
-    """A markdown table of medians, minima and ratios."""
-    med = {k: statistics.median(v) for k, v in times.items()}
-    fused, foreach = med["torch Adam fused"], med["torch Adam foreach"]
-    lines = [
-        "| variant | median ms/step | min ms/step | vs fused Adam | vs foreach Adam |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for name, v in times.items():
-        lines.append(f"| {name} | {med[name] * 1e3:.3f} | {min(v) * 1e3:.3f} | "
-                     f"{med[name] / fused:.2f}x | {med[name] / foreach:.2f}x |")
-    return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=200)
-    parser.add_argument("--warmup", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--allocator", choices=("tuned", "default"), default="tuned")
-    parser.add_argument("--order", choices=("interleaved", "blocked"), default="blocked")
-    args = parser.parse_args(argv)
-
+def child(args) -> int:
+    """Measure every variant under one allocator; print a JSON record."""
     if args.allocator == "tuned":
         from symalr.train.allocator import configure_allocator
 
@@ -136,14 +128,86 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
+    compiled = [c for c in args.compiled.split(",") if c] if args.allocator == "default" else []
     with tempfile.TemporaryDirectory() as tmp:
-        steps = build_variants(torch, Path(tmp), args.seed)
-        times = measure(steps, args.rounds, args.warmup, blocked=args.order == "blocked")
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"torch {torch.__version__}, {args.threads} threads, allocator: {allocator}, "
-          f"{args.order}, {args.rounds} rounds, load average {load:.1f}, mnist_cnn shapes "
-          "(1,199,882 parameters)\n")
-    print(table(times))
+        variants = build_variants(torch, Path(tmp), args.seed, compiled)
+        times = measure({k: v[0] for k, v in variants.items()}, args.rounds, args.warmup,
+                        blocked=args.order == "blocked")
+    print(json.dumps({
+        "allocator": allocator, "torch": torch.__version__,
+        "median": {k: statistics.median(v) for k, v in times.items()},
+        "min": {k: min(v) for k, v in times.items()},
+        "bytes": {k: v[1] for k, v in variants.items() if v[1] is not None},
+        "load": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+    }))
+    return 0
+
+
+def run_child(args, allocator: str) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
+    env.pop("SYMALR_ALLOCATOR", None)
+    cmd = [sys.executable, __file__, "--child", "--allocator", allocator, "--rounds",
+           str(args.rounds), "--warmup", str(args.warmup), "--threads", str(args.threads),
+           "--seed", str(args.seed), "--order", args.order, "--compiled", args.compiled]
+    out = subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def default_path_table(results: dict[str, dict]) -> str:
+    """Per catalog optimizer, ms per step and the ratio to foreach Adam, per allocator."""
+    names = [k for k in next(iter(results.values()))["median"] if "compiled" not in k
+             and k != FUSED_ADAM]
+    head = "| variant |" + "".join(f" {a} malloc: ms/step | vs foreach Adam |" for a in results)
+    lines = [head, "|---|" + "---:|---:|" * len(results)]
+    for name in names:
+        row = f"| {name} |"
+        for r in results.values():
+            med = r["median"]
+            row += f" {med[name] * 1e3:.3f} | {med[name] / med[FOREACH_ADAM]:.2f}x |"
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def compiled_table(result: dict) -> str:
+    """Compiled steps against fused Adam: time, bytes per step and achieved bandwidth."""
+    med, moved = result["median"], result["bytes"]
+    fused_rate = moved[FUSED_ADAM] / med[FUSED_ADAM]
+    lines = ["| variant | ms/step | MB moved/step | GB/s | time vs fused Adam | "
+             "bytes/s vs fused Adam |", "|---|---:|---:|---:|---:|---:|"]
+    for name, b in moved.items():
+        rate = b / med[name]
+        lines.append(f"| {name} | {med[name] * 1e3:.3f} | {b / 1e6:.1f} | {rate / 1e9:.2f} | "
+                     f"{med[name] / med[FUSED_ADAM]:.2f}x | {rate / fused_rate:.2f}x |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--allocator", choices=("both", "tuned", "default"), default="both")
+    parser.add_argument("--order", choices=("interleaved", "blocked"), default="blocked")
+    parser.add_argument("--compiled", default="ades,adam",
+                        help="catalog optimizers whose compiled path is timed (comma-separated)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        return child(args)
+    allocators = ("default", "tuned") if args.allocator == "both" else (args.allocator,)
+    results = {a: run_child(args, a) for a in allocators}
+    first = next(iter(results.values()))
+    loads = ", ".join(f"{a}: {r['load']:.1f}" for a, r in results.items() if r["load"] is not None)
+    used = ", ".join(f"{a} = {r['allocator']}" for a, r in results.items())
+    print(f"torch {first['torch']}, {args.threads} threads, {args.order}, {args.rounds} rounds, "
+          f"mnist_cnn shapes (1,199,882 parameters); allocators: {used}; "
+          f"load average at the end: {loads}\n")
+    print(default_path_table(results))
+    if "default" in results and len(results["default"]["bytes"]) > 1:
+        print()
+        print(compiled_table(results["default"]))
     return 0
 
 

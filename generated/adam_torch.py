@@ -97,8 +97,8 @@ def update_tensor(
     _s2 = _div(-lr*_sqrt(1.0 - _pow(beta_2, t)), 1.0 - _pow(beta_1, t))
     _t0 = scratch[0]
     m.lerp_(grad, _s0)
-    torch.mul(grad, grad, out=_t0)
-    v.lerp_(_t0, _s1)
+    v.mul_(1.0 - _s1)
+    v.addcmul_(grad, grad, value=_s1)
     torch.sqrt(v, out=_t0)
     _t0.add_(epsilon)
     param.addcdiv_(m, _t0, value=_s2)
@@ -125,9 +125,8 @@ def update_foreach(
     _s2 = _div(-lr*_sqrt(1.0 - _pow(beta_2, t)), 1.0 - _pow(beta_1, t))
     _t0 = scratch[0]
     torch._foreach_lerp_(ms, grads, _s0)
-    torch._foreach_copy_(_t0, grads)
-    torch._foreach_mul_(_t0, _t0)
-    torch._foreach_lerp_(vs, _t0, _s1)
+    torch._foreach_mul_(vs, 1.0 - _s1)
+    torch._foreach_addcmul_(vs, grads, grads, value=_s1)
     torch._foreach_copy_(_t0, vs)
     torch._foreach_sqrt_(_t0)
     torch._foreach_add_(_t0, epsilon)

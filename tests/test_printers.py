@@ -278,8 +278,8 @@ def test_render_imports_no_framework():
 # ----------------------------------------------------------------------------- lowering
 
 
-def _lowering(name: str):
-    spec = catalog.get(name)
+def _lowering(name):
+    spec = catalog.get(name) if isinstance(name, str) else name
     h = hoist(spec)
     ids = {"g": "grad", "w": "param", **{s: s for s in spec.states}}
     names = {"_lr": "lr", "t": "t", **{p.name: p.name for p in spec.hyperparams},
@@ -300,12 +300,13 @@ def test_hoisting_names_scalar_subexpressions():
 
 
 def test_lowering_updates_in_place_with_fused_ops():
-    # temporaries are scratch slots: written with out= per tensor, reused once dead
+    # temporaries are scratch slots, written with out= per tensor; an average of a product
+    # is torch's v*(1 - c) + c*g*g, which needs no temporary for g*g
     assert _lowered("adam", "tensor") == [
         "m.lerp_(grad, _s0)",
-        "torch.mul(grad, grad, out=_t0)",
-        "v.lerp_(_t0, _s1)",
-        "torch.sqrt(v, out=_t0)",  # g*g is dead: its slot is reused
+        "v.mul_(1.0 - _s1)",
+        "v.addcmul_(grad, grad, value=_s1)",
+        "torch.sqrt(v, out=_t0)",
         "_t0.add_(epsilon)",
         "param.addcdiv_(m, _t0, value=_s2)",
     ]
@@ -320,8 +321,8 @@ def test_lowering_updates_in_place_with_fused_ops():
         "torch._foreach_add_(y, _t0, alpha=_s0)",
         "torch._foreach_add_(param, y, alpha=lr)",
     ]
-    assert _lowered("adam", "foreach")[1:3] == ["torch._foreach_copy_(_t0, grad)",
-                                                 "torch._foreach_mul_(_t0, _t0)"]
+    assert _lowered("nesterov", "foreach")[2:4] == ["torch._foreach_copy_(_t0, v)",
+                                                     "torch._foreach_mul_(_t0, momentum)"]
     assert _lowered("rmsprop", "tensor")[:2] == ["v.mul_(rho)",
                                                   "v.addcmul_(grad, grad, value=_s0)"]
 
@@ -336,6 +337,14 @@ def test_lowering_copies_only_when_the_old_value_is_read_off_the_spine():
 def test_foreach_fallback_runs_per_tensor():
     assert _lowered("sign", "foreach")[:2] == ["for _a, _o in zip(grad, _t0):",
                                                "    _nan_sign_out(_a, _o)"]
+
+
+def test_a_slot_holding_a_copy_of_an_operand_is_read_for_it():
+    from symalr.spec import HyperParam, make_spec
+
+    spec = make_spec("sq", [], "-lr*sqrt(g*g + 1.0)", [HyperParam("lr", 0.1)])
+    assert print_ops(_lowering(spec).ops, "foreach")[:2] == [
+        "torch._foreach_copy_(_t0, grad)", "torch._foreach_mul_(_t0, _t0)"]
 
 
 def test_scratch_slots_are_reused_once_dead():

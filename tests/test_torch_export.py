@@ -404,7 +404,7 @@ def test_decoupled_weight_decay_and_maximize_match_torch_adamw_and_adam(modules)
             ({"maximize": True}, lambda p: torch.optim.Adam(p, maximize=True, **hyper)),
         ):
             got = run_optimizer(modules["adam"].Adam, w0, grads, foreach=foreach, **hyper, **ours)
-            want = run_optimizer(lambda p, **_: theirs(p), w0, grads)
+            want = run_optimizer(lambda p, theirs=theirs, **_: theirs(p), w0, grads)
             assert_agrees(got, want, rtol=1e-5, atol=2e-6)
 
 

@@ -272,6 +272,15 @@ class _Lowerer:
         lerp = self.shapes.match_lerp(e)
         if lerp is not None:
             s, x, c = lerp
+            product = None if x in self.cache else self.shapes.product_operands(x)
+            if product is not None:
+                # an average of a product: S*(1 - c) + c*a*b (torch's own form of Adam's
+                # second moment) needs no temporary for a*b; it rounds differently from
+                # S + c*(a*b - S), by about an ulp of S
+                a, b = (self.read(o) for o in product)
+                acc = self.apply("mul", self.read(s), [self.read(1 - c)], dest=dest)
+                return self.apply("addcmul", acc, [a, b], (("value", self.scalar_code(c)),),
+                                  dest=dest)
             xv = self.read(x)
             return self.apply("lerp", self.read(s), [xv, self.read(c)], dest=dest)
         tensors = self.shapes.ordered_tensor_args(e, self.dest_state(dest))

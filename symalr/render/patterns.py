@@ -81,6 +81,16 @@ class Shapes:
             return ("addcdiv", [num[0], den[0]], c)
         return None
 
+    def product_operands(self, e: sympy.Expr) -> list[sympy.Expr] | None:
+        """``[a, b]`` for a product of two tensors ``a*b`` (or a square ``a**2``) without a
+        scalar factor or a divisor, else None."""
+        if e.is_Pow and e.exp == 2 and self.is_tensor(e.base):
+            return [e.base, e.base]
+        pattern = self.term_pattern(e)
+        if pattern is not None and pattern[0] == "addcmul" and pattern[2] is None:
+            return list(pattern[1])
+        return None
+
     def match_lerp(self, node: sympy.Add):
         """``S + c*(X - S)`` -> ``(S, X, c)`` (``torch.lerp(S, X, c)``), else None."""
         args = node.args
