@@ -253,12 +253,17 @@ def _update(
         sts = tuple([x[i] for i in idx] for x in states) if some else states
         own = [owners[i] for i in idx] if some and owners is not None else owners
         dtype = _work_dtype(ps[0])
+        half = dtype != ps[0].dtype
+        keys = ["param", "grad"] if half else ["grad"] if maximize else []
+        if mode != "compiled":
+            keys += range(_SLOTS)
+        buffers = _scratch(own, ps, keys, dtype)
         wp, wg = ps, gs
-        if dtype != ps[0].dtype:
-            wp = _scratch(own, ps, "param", dtype)
+        if half:
+            wp = buffers[0]
             torch._foreach_copy_(wp, ps)
-        if dtype != ps[0].dtype or maximize:
-            wg = _scratch(own, gs, "grad", dtype)
+        if half or maximize:
+            wg = buffers[1 if half else 0]
             torch._foreach_copy_(wg, gs)
             if maximize:
                 torch._foreach_neg_(wg)
@@ -268,7 +273,7 @@ def _update(
         if mode == "compiled":
             fused((wp, wg, *sts), fused_scalars(*values, step))
         else:
-            scratch = [_scratch(own, wp, f"_t{k}", dtype) for k in range(_SLOTS)]
+            scratch = buffers[len(keys) - _SLOTS:]
             if mode == "foreach":
                 update_foreach(wp, wg, *sts, scratch, *values, step)
             else:
@@ -414,22 +419,26 @@ def _work_dtype(p: Tensor) -> torch.dtype:
     return torch.float32 if p.dtype in (torch.float16, torch.bfloat16) else p.dtype
 
 
-def _scratch(states: list[dict] | None, like: list[Tensor], key: str,
-             dtype: torch.dtype) -> list[Tensor]:
-    """One ``dtype`` buffer shaped like each tensor of ``like``: kept under ``key`` in the
-    ``_scratch`` entry of the matching optimizer state of ``states`` and reused by every
-    step, or new ones when ``states`` is None."""
+def _scratch(states: list[dict] | None, like: list[Tensor], keys: list,
+             dtype: torch.dtype) -> list[list[Tensor]]:
+    """Per key of ``keys``, one ``dtype`` buffer shaped like each tensor of ``like``: kept in
+    the ``_scratch`` entry of the matching optimizer state of ``states`` and reused by every
+    step (made again when the parameter's shape or the dtype changes), or new ones when
+    ``states`` is None."""
     if states is None:
-        return [torch.empty_like(x, dtype=dtype, memory_format=torch.preserve_format)
-                for x in like]
-    out = []
+        return [[torch.empty_like(x, dtype=dtype, memory_format=torch.preserve_format)
+                 for x in like] for _ in keys]
+    out: list[list[Tensor]] = [[] for _ in keys]
     for state, x in zip(states, like):
-        buffers = state.setdefault("_scratch", {})
-        b = buffers.get(key)
-        if b is None or b.shape != x.shape or b.dtype != dtype or b.device != x.device:
-            b = buffers[key] = torch.empty_like(x, dtype=dtype,
-                                                memory_format=torch.preserve_format)
-        out.append(b)
+        buffers = state.get("_scratch")
+        if buffers is None or buffers["shape"] != x.shape or buffers["dtype"] != dtype:
+            buffers = state["_scratch"] = {"shape": x.shape, "dtype": dtype}
+        for found, key in zip(out, keys):
+            b = buffers.get(key)
+            if b is None:
+                b = buffers[key] = torch.empty_like(x, dtype=dtype,
+                                                    memory_format=torch.preserve_format)
+            found.append(b)
     return out
 
 

@@ -179,22 +179,26 @@ def _work_dtype(p: Tensor) -> torch.dtype:
     return torch.float32 if p.dtype in (torch.float16, torch.bfloat16) else p.dtype
 
 
-def _scratch(states: list[dict] | None, like: list[Tensor], key: str,
-             dtype: torch.dtype) -> list[Tensor]:
-    """One ``dtype`` buffer shaped like each tensor of ``like``: kept under ``key`` in the
-    ``_scratch`` entry of the matching optimizer state of ``states`` and reused by every
-    step, or new ones when ``states`` is None."""
+def _scratch(states: list[dict] | None, like: list[Tensor], keys: list,
+             dtype: torch.dtype) -> list[list[Tensor]]:
+    """Per key of ``keys``, one ``dtype`` buffer shaped like each tensor of ``like``: kept in
+    the ``_scratch`` entry of the matching optimizer state of ``states`` and reused by every
+    step (made again when the parameter's shape or the dtype changes), or new ones when
+    ``states`` is None."""
     if states is None:
-        return [torch.empty_like(x, dtype=dtype, memory_format=torch.preserve_format)
-                for x in like]
-    out = []
+        return [[torch.empty_like(x, dtype=dtype, memory_format=torch.preserve_format)
+                 for x in like] for _ in keys]
+    out: list[list[Tensor]] = [[] for _ in keys]
     for state, x in zip(states, like):
-        buffers = state.setdefault("_scratch", {})
-        b = buffers.get(key)
-        if b is None or b.shape != x.shape or b.dtype != dtype or b.device != x.device:
-            b = buffers[key] = torch.empty_like(x, dtype=dtype,
-                                                memory_format=torch.preserve_format)
-        out.append(b)
+        buffers = state.get("_scratch")
+        if buffers is None or buffers["shape"] != x.shape or buffers["dtype"] != dtype:
+            buffers = state["_scratch"] = {"shape": x.shape, "dtype": dtype}
+        for found, key in zip(out, keys):
+            b = buffers.get(key)
+            if b is None:
+                b = buffers[key] = torch.empty_like(x, dtype=dtype,
+                                                    memory_format=torch.preserve_format)
+            found.append(b)
     return out
 
 
