@@ -39,11 +39,13 @@ GRAD_SCALE = {"ades-eq8": 0.1}
 
 
 def load_module(source: str, name: str, folder: Path):
-    """Import generated source from a real file (TorchScript needs the source on disk)."""
+    """Import generated source from a real file (TorchScript needs the source on disk),
+    registered in ``sys.modules`` as an imported module is (dynamo looks modules up there)."""
     path = folder / f"{name}.py"
     path.write_text(source)
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -434,6 +436,30 @@ def test_half_precision_states_are_float32(modules, dtype):
         assert np.abs(p.detach().float().numpy() - want).max() > 0.1
 
 
+def test_a_tensor_lr_changed_by_a_scheduler_does_not_recompile_a_compiled_step(modules):
+    from torch._dynamo.utils import counters
+
+    w = [torch.nn.Parameter(torch.randn(3))]
+    opt = modules["adam"].Adam(w, lr=torch.tensor(0.01))
+    sched = torch.optim.lr_scheduler.StepLR(opt, 1, gamma=0.5)
+    torch._dynamo.reset()
+    counters.clear()
+
+    def train_step():
+        (w[0] * 2.0).sum().backward()
+        opt.step()
+        opt.zero_grad()
+
+    step = torch.compile(train_step, backend="eager")
+    for k in range(8):
+        step()
+        sched.step()
+        if k == 2:
+            graphs = counters["stats"]["unique_graphs"]
+    assert counters["stats"]["unique_graphs"] == graphs
+    assert opt.param_groups[0]["lr"].item() == pytest.approx(0.01 * 0.5**8)
+
+
 @pytest.mark.slow
 def test_half_precision_compiled_path_agrees(modules):
     w0, grads = problem("adam", seed=9)
@@ -455,19 +481,20 @@ def test_half_precision_compiled_path_agrees(modules):
 
 @pytest.mark.parametrize("name", ["ades", "adam"])
 def test_differentiable_step_has_correct_gradients(modules, name):
-    """``differentiable=True``: the step's result differentiated w.r.t. the gradient and the
-    old state, checked against finite differences (float64)."""
+    """``differentiable=True``: the step's result differentiated w.r.t. the gradient, the old
+    state and a tensor lr, checked against finite differences (float64)."""
     spec = catalog.get(name)
     cls = getattr(modules[name], default_class_name(spec))
     rng = np.random.default_rng(10)
     w = torch.tensor(rng.normal(size=4), requires_grad=True)
     g = torch.tensor(rng.normal(size=4), requires_grad=True)
     s0 = torch.tensor(rng.normal(size=4) * 0.1, requires_grad=True)
+    lr = torch.tensor(0.5 if name == "ades" else 0.01, dtype=torch.float64, requires_grad=True)
     state = spec.states[0]
 
-    def stepped(w, g, s0):
+    def stepped(w, g, s0, lr):
         p = w.clone()
-        opt = cls([p], differentiable=True)
+        opt = cls([p], lr=lr, differentiable=True)
         p.grad = g
         opt.step()  # creates the state
         opt.state[p][state] = s0.clone()
@@ -475,7 +502,7 @@ def test_differentiable_step_has_correct_gradients(modules, name):
         opt.step()
         return p, opt.state[p][state]
 
-    assert torch.autograd.gradcheck(stepped, (w, g, s0))
+    assert torch.autograd.gradcheck(stepped, (w, g, s0, lr))
 
 
 def test_functional_form_is_the_class_step(modules):
