@@ -175,7 +175,7 @@ def _update(
         keys = ["param", "grad"] if half else ["grad"] if maximize else []
         if mode != "compiled":
             keys += range(_SLOTS)
-        buffers = _scratch(own, ps, keys, dtype)
+        buffers = _scratch(own, ps, keys, dtype) if keys else []
         wp, wg = ps, gs
         if half:
             wp = buffers[0]
