@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from symalr.errors import ExportError, SpecError
@@ -174,9 +174,10 @@ def test_py_float_is_valid_source(value):
     assert (out != out and value != value) or out == value
 
 
-#: Module-level constants of generated torch modules (templates/torch_module.py.j2).
+#: Module-level constants of generated modules (templates/torch_module.py.j2, the Keras
+#: module's rule digest).
 MODULE_TABLES = [["_BOUNDS"], ["_DEFAULTS"], ["_ALIASES"], ["_OPTIONS"], ["_SLOTS"],
-                 ["_USES_STEP"]]
+                 ["_USES_STEP"], ["_RULE"]]
 
 
 def _is_literal_display(node: ast.AST) -> bool:
@@ -196,6 +197,7 @@ def _is_literal_display(node: ast.AST) -> bool:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=TEXT, doc=TEXT, latex=st.one_of(st.none(), TEXT), hp_doc=TEXT)
+@example(name="0", doc="", latex=None, hp_doc="")  # a valid spec: the modules are inspected
 def test_random_user_text_is_refused_or_gives_a_module_that_compiles(name, doc, latex, hp_doc):
     try:
         spec = spec_from_json(_spec(name=name, doc=doc, latex=latex, hp_doc=hp_doc), "p.json")
