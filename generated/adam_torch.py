@@ -124,11 +124,16 @@ def update_foreach(
     _s1 = 1.0 - beta_2
     _s2 = _div(-lr*_sqrt(1.0 - _pow(beta_2, t)), 1.0 - _pow(beta_1, t))
     _t0 = scratch[0]
+    _cpu = params[0].device.type == "cpu"  # torch's _foreach operations loop on the CPU
     torch._foreach_lerp_(ms, grads, _s0)
     torch._foreach_mul_(vs, 1.0 - _s1)
     torch._foreach_addcmul_(vs, grads, grads, value=_s1)
-    torch._foreach_copy_(_t0, vs)
-    torch._foreach_sqrt_(_t0)
+    if _cpu:
+        for _a, _o in zip(vs, _t0):
+            torch.sqrt(_a, out=_o)
+    else:
+        torch._foreach_copy_(_t0, vs)
+        torch._foreach_sqrt_(_t0)
     torch._foreach_add_(_t0, epsilon)
     torch._foreach_addcdiv_(params, ms, _t0, value=_s2)
 

@@ -81,8 +81,13 @@ def update_foreach(
     _s0 = -beta_2
     _s1 = -beta_1
     _t0 = scratch[0]
-    torch._foreach_copy_(_t0, ys)
-    torch._foreach_add_(_t0, grads, alpha=_s0)
+    _cpu = params[0].device.type == "cpu"  # torch's _foreach operations loop on the CPU
+    if _cpu:
+        for _a, _b, _o in zip(ys, grads, _t0):
+            torch.add(_a, _b, alpha=_s0, out=_o)
+    else:
+        torch._foreach_copy_(_t0, ys)
+        torch._foreach_add_(_t0, grads, alpha=_s0)
     torch._foreach_addcmul_(_t0, ys, ys, value=_s1)
     torch._foreach_addcmul_(_t0, grads, ys, value=_s0)
     torch._foreach_copy_(ys, _t0)

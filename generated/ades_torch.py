@@ -82,10 +82,19 @@ def update_foreach(
     _s0 = -1.0 + beta_1
     _t0 = scratch[0]
     _t1 = scratch[1]
-    torch._foreach_copy_(_t0, grads)
-    torch._foreach_add_(_t0, ys)
-    torch._foreach_copy_(_t1, ys)
-    torch._foreach_add_(_t1, beta_2)
+    _cpu = params[0].device.type == "cpu"  # torch's _foreach operations loop on the CPU
+    if _cpu:
+        for _a, _b, _o in zip(grads, ys, _t0):
+            torch.add(_a, _b, out=_o)
+    else:
+        torch._foreach_copy_(_t0, grads)
+        torch._foreach_add_(_t0, ys)
+    if _cpu:
+        for _a, _o in zip(ys, _t1):
+            torch.add(_a, beta_2, out=_o)
+    else:
+        torch._foreach_copy_(_t1, ys)
+        torch._foreach_add_(_t1, beta_2)
     torch._foreach_mul_(_t0, _t1)
     torch._foreach_add_(_t0, ys)
     torch._foreach_add_(ys, _t0, alpha=_s0)

@@ -74,10 +74,15 @@ def update_foreach(
     tensors like ``params`` that it overwrites."""
     _s0 = -lr
     _t0 = scratch[0]
+    _cpu = params[0].device.type == "cpu"  # torch's _foreach operations loop on the CPU
     torch._foreach_mul_(vs, momentum)
     torch._foreach_add_(vs, grads, alpha=_s0)
-    torch._foreach_copy_(_t0, vs)
-    torch._foreach_mul_(_t0, momentum)
+    if _cpu:
+        for _a, _o in zip(vs, _t0):
+            torch.mul(_a, momentum, out=_o)
+    else:
+        torch._foreach_copy_(_t0, vs)
+        torch._foreach_mul_(_t0, momentum)
     torch._foreach_add_(_t0, grads, alpha=_s0)
     torch._foreach_add_(params, _t0)
 

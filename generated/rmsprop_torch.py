@@ -81,10 +81,15 @@ def update_foreach(
     _s0 = 1.0 - rho
     _s1 = -lr
     _t0 = scratch[0]
+    _cpu = params[0].device.type == "cpu"  # torch's _foreach operations loop on the CPU
     torch._foreach_mul_(vs, rho)
     torch._foreach_addcmul_(vs, grads, grads, value=_s0)
-    torch._foreach_copy_(_t0, vs)
-    torch._foreach_add_(_t0, epsilon)
+    if _cpu:
+        for _a, _o in zip(vs, _t0):
+            torch.add(_a, epsilon, out=_o)
+    else:
+        torch._foreach_copy_(_t0, vs)
+        torch._foreach_add_(_t0, epsilon)
     torch._foreach_sqrt_(_t0)
     torch._foreach_addcdiv_(params, grads, _t0, value=_s1)
 

@@ -310,19 +310,28 @@ def test_lowering_updates_in_place_with_fused_ops():
         "_t0.add_(epsilon)",
         "param.addcdiv_(m, _t0, value=_s2)",
     ]
-    # over lists: a copy into the slot, then the in-place foreach operation
+    # over lists, a write into a slot is per tensor with out= on the CPU (where _foreach
+    # operations loop anyway), elsewhere a copy into the slot and the in-place operation
     assert _lowered("ades", "foreach") == [
-        "torch._foreach_copy_(_t0, grad)",
-        "torch._foreach_add_(_t0, y)",
-        "torch._foreach_copy_(_t1, y)",
-        "torch._foreach_add_(_t1, beta_2)",
+        "if _cpu:",
+        "    for _a, _b, _o in zip(grad, y, _t0):",
+        "        torch.add(_a, _b, out=_o)",
+        "else:",
+        "    torch._foreach_copy_(_t0, grad)",
+        "    torch._foreach_add_(_t0, y)",
+        "if _cpu:",
+        "    for _a, _o in zip(y, _t1):",
+        "        torch.add(_a, beta_2, out=_o)",
+        "else:",
+        "    torch._foreach_copy_(_t1, y)",
+        "    torch._foreach_add_(_t1, beta_2)",
         "torch._foreach_mul_(_t0, _t1)",  # y + t0*t1 computed in t0: no third temporary
         "torch._foreach_add_(_t0, y)",
         "torch._foreach_add_(y, _t0, alpha=_s0)",
         "torch._foreach_add_(param, y, alpha=lr)",
     ]
-    assert _lowered("nesterov", "foreach")[2:4] == ["torch._foreach_copy_(_t0, v)",
-                                                     "torch._foreach_mul_(_t0, momentum)"]
+    assert _lowered("nesterov", "foreach")[6:8] == ["    torch._foreach_copy_(_t0, v)",
+                                                     "    torch._foreach_mul_(_t0, momentum)"]
     assert _lowered("rmsprop", "tensor")[:2] == ["v.mul_(rho)",
                                                   "v.addcmul_(grad, grad, value=_s0)"]
 
@@ -343,8 +352,8 @@ def test_a_slot_holding_a_copy_of_an_operand_is_read_for_it():
     from symalr.spec import HyperParam, make_spec
 
     spec = make_spec("sq", [], "-lr*sqrt(g*g + 1.0)", [HyperParam("lr", 0.1)])
-    assert print_ops(_lowering(spec).ops, "foreach")[:2] == [
-        "torch._foreach_copy_(_t0, grad)", "torch._foreach_mul_(_t0, _t0)"]
+    assert print_ops(_lowering(spec).ops, "foreach")[4:6] == [
+        "    torch._foreach_copy_(_t0, grad)", "    torch._foreach_mul_(_t0, _t0)"]
 
 
 def test_scratch_slots_are_reused_once_dead():

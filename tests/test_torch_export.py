@@ -579,6 +579,25 @@ def test_steps_after_the_first_allocate_no_parameter_sized_tensor(modules, name)
         assert counter.found == [], (name, kw, dtype)
 
 
+@pytest.mark.parametrize("name", catalog.NAMES)
+def test_the_accelerator_branch_of_the_multi_tensor_path_gives_the_same_bits(name, tmp_path):
+    """Off the CPU a write into a scratch slot is ``_foreach_copy_`` + an in-place
+    ``_foreach`` operation; that branch, forced on the CPU, equals the CPU's ``out=`` loop."""
+    spec = catalog.get(name)
+    source = torch_source(spec)
+    test = '_cpu = params[0].device.type == "cpu"'
+    assert (test in source) == (name not in ("sgd", "momentum", "sign"))
+    forced = load_module(source.replace(test, "_cpu = False"), f"forced_{name.replace('-', '_')}",
+                         tmp_path)
+    w0, grads = problem(name, seed=13)
+    cls = default_class_name(spec)
+    ours = run_optimizer(getattr(forced, cls), w0, grads[:12])
+    want = run_optimizer(getattr(load_module(source, f"cpu_{name.replace('-', '_')}", tmp_path),
+                                 cls), w0, grads[:12])
+    for a, b in zip(ours, want):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_state_dicts_with_integer_steps_still_load(modules):
     """Modules exported before the step became a tensor saved it as an int."""
     w0, grads = problem("adam", seed=12)

@@ -87,8 +87,10 @@ def test_the_walkthrough():
         "_t0.add_(y)", "y.add_(_t0, alpha=_s0)", "param.add_(y, alpha=lr)"]
     assert per_tensor.slots == 2
     multi = lower(hoisted, {"g": "grads", "w": "params", "y": "ys"}, scalars.doprint)
-    assert print_ops(multi.ops, "foreach")[:2] == ["torch._foreach_copy_(_t0, grads)",
-                                                   "torch._foreach_add_(_t0, ys)"]
+    assert print_ops(multi.ops, "foreach")[:6] == [
+        "if _cpu:", "    for _a, _b, _o in zip(grads, ys, _t0):",
+        "        torch.add(_a, _b, out=_o)", "else:", "    torch._foreach_copy_(_t0, grads)",
+        "    torch._foreach_add_(_t0, ys)"]
     assert print_ops(multi.ops, "foreach")[-1] == "torch._foreach_add_(params, ys, alpha=lr)"
 
 

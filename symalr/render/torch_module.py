@@ -26,7 +26,7 @@ from .hoist import hoist
 from .lowering import lower
 from .naming import Names, check_class_name, default_class_name, function_name, names_for
 from .printers import ScalarPrinter, TorchPrinter, check_supported
-from .torch_ops import print_ops
+from .torch_ops import needs_device_test, print_ops
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,7 @@ class TorchModuleContext:
     prelude: tuple[str, ...]  # statements computing the hoisted scalars
     tensor_ops: tuple[str, ...]
     foreach_ops: tuple[str, ...]
+    foreach_device_test: bool  # whether update_foreach needs _cpu (see torch_ops)
     fused_names: tuple[str, ...]
     fused_values: tuple[str, ...]
     fused_unpack: str
@@ -291,6 +292,7 @@ def torch_context(spec: OptimizerSpec, class_name: str | None = None) -> TorchMo
         prelude=tuple(prelude),
         tensor_ops=tuple(print_ops(lowering.ops, "tensor")),
         foreach_ops=tuple(print_ops(foreach_lowering.ops, "foreach")),
+        foreach_device_test=needs_device_test(foreach_lowering.ops),
         fused_names=tuple(used or ["(none)"]),
         fused_values=tuple(used),
         fused_unpack=(f"{', '.join(used)}{',' if len(used) == 1 else ''} = scalars.unbind(0)"

@@ -3,9 +3,12 @@
 The same list prints as per-tensor code (``torch.add(..., out=_t0)``, ``x.add_(...)``;
 TorchScript-compatible) or as multi-tensor code (``torch._foreach_add_(...)``). An operation
 that writes a scratch slot (``out``) prints per tensor as the ``out=`` form of its torch
-function, and over lists as ``torch._foreach_copy_`` of its first operand into the slot
-followed by the in-place ``_foreach`` operation: no step allocates a parameter-sized tensor
-(docs/code-generation.md). Operations without a ``_foreach`` form — the function-like operators
+function. Over lists it prints two ways, chosen by the generated code's ``_cpu`` (whether the
+tensors are on the CPU): on the CPU, where torch's ``_foreach`` operations are loops over the
+tensors anyway, the per-tensor ``out=`` form in a loop; elsewhere ``torch._foreach_copy_`` of
+the first operand into the slot and the in-place ``_foreach`` operation (one multi-tensor
+kernel each; ``_foreach`` operations have no ``out=``). No step allocates a parameter-sized
+tensor (docs/code-generation.md). Operations without a ``_foreach`` form — the function-like operators
 whose row in :mod:`symalr.ops` has no ``foreach`` (``divide_no_nan``, NaN-keeping ``sign``), a
 number divided by a tensor and a number raised to a tensor — run per tensor inside the
 multi-tensor code, spelled by their ``torch_out`` rows.
@@ -66,10 +69,24 @@ def print_op_foreach(op: Op) -> list[str]:
                 f"    {_special_out(op, per, '_o')}"]
     if op.out is None:
         return [f"torch._foreach_{op.fn}_({_call_args(op, op.args)})"]
+    it = iter(loop_vars)
+    per = tuple(next(it) if t else a for a, t in zip(op.args, op.tensor))
+    (line,) = print_op_tensor(Op(op.fn, per, op.tensor, op.kw, "_o"))
     # the slot holds a copy of the first operand: later reads of that operand read the slot
     rest = tuple(op.out if a == op.args[0] else a for a in op.args[1:])
-    return [f"torch._foreach_copy_({op.out}, {op.args[0]})",
-            f"torch._foreach_{op.fn}_({_call_args(op, (op.out, *rest))})"]
+    return ["if _cpu:",
+            f"    for {', '.join([*loop_vars, '_o'])} in zip({', '.join([*lists, op.out])}):",
+            f"        {line}",
+            "else:",
+            f"    torch._foreach_copy_({op.out}, {op.args[0]})",
+            f"    torch._foreach_{op.fn}_({_call_args(op, (op.out, *rest))})"]
+
+
+def needs_device_test(ops_: list[Op]) -> bool:
+    """Whether the multi-tensor code of ``ops_`` reads ``_cpu`` (it writes a scratch slot with
+    a ``_foreach`` operation)."""
+    return any(op.out is not None and op.fn in NATIVE and not (op.fn == "pow" and
+                                                              not op.tensor[0]) for op in ops_)
 
 
 def print_ops(ops_: list[Op], mode: str) -> list[str]:
