@@ -140,16 +140,19 @@ def _update(
     """One step over lists: advance ``steps``; then, per bucket of tensors that share device and
     dtype (and step, where the rule reads it), negate the gradients (``maximize``), decay the
     weights (``weight_decay``, decoupled) and apply the rule on the path ``mode``: ``"tensor"``,
-    ``"foreach"``, ``"compiled"`` (``fused(tensors, scalars)``) or ``"tensors"`` (scalars as
+    ``"foreach"``, ``"compiled"`` (``fused(tensors, scalars, steps)``) or ``"tensors"`` (scalars as
     0-d tensors). Float16/bfloat16 parameters are updated through float32 copies. ``owners``:
     the parameters' optimizer states, where the scratch buffers are kept (None: new ones)."""
-    torch._foreach_add_(steps, 1.0)
     if mode == "tensors":
+        torch._foreach_add_(steps, 1.0)
         _update_tensors(params, grads, states, steps, hyper, weight_decay, maximize)
         return
+    compiled = mode == "compiled"
+    if not compiled:  # the compiled call advances its step counters itself
+        torch._foreach_add_(steps, 1.0)
     values = [float(h) for h in hyper]
     decay = 1.0 - values[0] * float(weight_decay)
-    step_values = [int(s) for s in steps] if _USES_STEP else None
+    step_values = [int(s) + compiled for s in steps] if _USES_STEP else None
     for idx in _buckets(params, step_values):
         some = len(idx) != len(params)
         ps = [params[i] for i in idx] if some else params
@@ -159,7 +162,7 @@ def _update(
         dtype = _work_dtype(ps[0])
         half = dtype != ps[0].dtype
         keys = ["param", "grad"] if half else ["grad"] if maximize else []
-        if mode != "compiled":
+        if not compiled:
             keys += range(_SLOTS)
         buffers = _scratch(own, ps, keys, dtype) if keys else []
         wp, wg = ps, gs
@@ -173,8 +176,9 @@ def _update(
                 torch._foreach_neg_(wg)
         if decay != 1.0:
             torch._foreach_mul_(wp, decay)
-        if mode == "compiled":
-            fused((wp, wg, *sts), fused_scalars(*values))
+        if compiled:
+            fused((wp, wg, *sts), fused_scalars(*values),
+                  [steps[i] for i in idx] if some else steps)
         else:
             scratch = buffers[len(keys) - _SLOTS:]
             if mode == "foreach":
@@ -185,6 +189,13 @@ def _update(
                                   *values)
         if wp is not ps:
             torch._foreach_copy_(ps, wp)
+
+
+def _fused_step(steps: list[Tensor], *tensors_and_scalars: Tensor) -> None:
+    """:func:`update_fused` and each step counter advanced by one, as one function for
+    ``torch.compile`` (the counters' increments join the compiled call)."""
+    torch._foreach_add_(steps, 1.0)
+    update_fused(*tensors_and_scalars)
 
 
 def _update_tensors(
@@ -518,12 +529,13 @@ class SGD(torch.optim.Optimizer):
         _update(params, grads, (), steps, (group["lr"],),
                 group["weight_decay"], group["maximize"], _mode, _owners, self._step_fused)
 
-    def _step_fused(self, tensors: tuple[list[Tensor], ...], values: list[float]) -> None:
+    def _step_fused(self, tensors: tuple[list[Tensor], ...], values: list[float],
+                    steps: list[Tensor]) -> None:
         if self._fused is None:
-            self._fused = torch.compile(update_fused, fullgraph=True)
+            self._fused = torch.compile(_fused_step, fullgraph=True)
         first = tensors[0][0]
         key = (first.device, first.dtype, *values)
         if self._scalars[0] != key:  # a new tensor only when a value changes
             dtype = torch.float64 if first.dtype == torch.float64 else torch.float32
             self._scalars = (key, torch.tensor(values, dtype=dtype, device=first.device))
-        self._fused(*tensors, self._scalars[1])
+        self._fused(steps, *tensors, self._scalars[1])
