@@ -88,15 +88,11 @@ class TorchModuleContext:
     fused_lines: tuple[str, ...]
     hyperparams: tuple[HyperContext, ...]
     lr_default: str
-    lr_low: str
-    lr_high: str
     states: tuple[StateContext, ...]
     uses_step: bool
     step_arg: str
     hyper_tuple: str
-    lists_tuple: str
     states_tuple: str  # the state lists, as a tuple display
-    state_idents: tuple[str, ...]  # the state lists' identifiers
     slots: int  # scratch slots of the per-tensor and multi-tensor paths
     slot_names: tuple[str, ...]
     tensor_scalars_signature: str
@@ -302,15 +298,11 @@ def torch_context(spec: OptimizerSpec, class_name: str | None = None) -> TorchMo
         fused_lines=tuple(fused),
         hyperparams=hyper_contexts(spec, names),
         lr_default=lr_default,
-        lr_low=lr_low,
-        lr_high=lr_top,
         states=tuple(StateContext(py_str(s), names.lists[s]) for s in spec.states),
         uses_step=spec.uses_step,
         step_arg=", step" if spec.uses_step else "",
         hyper_tuple=_tuple(['group["lr"]', *(f"group[{py_str(h.name)}]" for h in hypers)]),
-        lists_tuple=_tuple([lst for _, lst in tensors]),
         states_tuple=f"({_tuple(state_lists)})" if state_lists else "()",
-        state_idents=tuple(state_lists),
         slots=lowering.slots,
         slot_names=slot_names,
         tensor_scalars_signature=signature(tensor_args),
