@@ -1,4 +1,4 @@
-"""Evolve configuration: presets, TOML files, flags, errors naming the key (SPEC §7)."""
+"""Evolve configuration: presets, TOML files, flags, errors naming the key (see docs/store.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Seeding: catalog optimizers written in the ALR language map back to genotypes (SPEC §4)."""
+"""Seeding: catalog optimizers written in the ALR language map back to genotypes (see docs/grammar.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Property: random individuals of each ALR grammar export to torch and TF code that compiles
-and agrees with the reference stepper (SPEC §5, STYLE "Tests").
+and agrees with the reference stepper (see docs/code-generation.md).
 
 For each shipped grammar, 200 random genotypes (seeded) are mapped, turned into raw specs and
 simplified; both forms are exported to torch (per-tensor and multi-tensor paths) and to Keras

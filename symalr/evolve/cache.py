@@ -1,6 +1,6 @@
 """From phenotype to cache key: simplified spec, canonical text, fingerprint, static rejection.
 
-The semantic cache (SPEC §3, §7) keys fitness by ``(scope, fitness_key, fingerprint)``:
+The semantic cache (see docs/store.md, docs/simplification.md) keys fitness by ``(scope, fitness_key, fingerprint)``:
 individuals whose simplified specs behave the same on the fingerprint's probe are trained once
 per scope (the whole database when ``share_cache``, else each run), and specs that
 :func:`symalr.screen.static_rejection` refuses are never trained.

@@ -1,4 +1,4 @@
-"""The end-of-run report (SPEC §7): best optimizers in LaTeX, the best one as torch code, and
+"""The end-of-run report (see docs/store.md): best optimizers in LaTeX, the best one as torch code, and
 the fitness-over-generations plot (like the paper's Figure 2: the best and the mean fitness of
 the population, each averaged over the runs with a band of one standard deviation).
 

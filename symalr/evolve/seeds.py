@@ -1,6 +1,6 @@
-"""Catalog optimizers written in the ALR grammar's language, for seeding a population (SPEC §4).
+"""Catalog optimizers written in the ALR grammar's language, for seeding a population (see docs/grammar.md).
 
-ALR's model (SPEC §1): ``x_t = x - f_x``, ``y_t = y - f_y``, ``z_t = z - f_z``,
+ALR's model (see docs/optimizer-model.md): ``x_t = x - f_x``, ``y_t = y - f_y``, ``z_t = z - f_z``,
 ``w_t = w - f_w`` with ``f_w`` free of the gradient in the default grammar, and constants only
 from the grammar's table of 100 values ``sigmoid(linspace(-10, 10, 100))``. The table is
 symmetric, ``c[k] + c[99 - k] = 1``, so a decay ``rho`` and its complement ``1 - rho`` are both
