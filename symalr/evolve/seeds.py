@@ -126,3 +126,18 @@ def seed_genotypes(grammar: Grammar, names: Sequence[str], max_depth: int) -> li
             raise ConfigError(f"seed_with: {name!r} does not fit grammar {grammar.path}: {err}"
                               ) from None
     return out
+
+
+def seed_fingerprints(names: Sequence[str]) -> dict[str, str]:
+    """``fingerprint -> seed name`` for the named seeds: the fingerprint each seed's phenotype
+    gets in a search (:func:`symalr.pipeline.prepare`), so a report can say that a ranked rule
+    computes exactly what a seed computes (a seed handed back, not a discovery). Unknown names
+    are skipped (a stored run's configuration was validated when it started)."""
+    from symalr.pipeline import prepare
+
+    out: dict[str, str] = {}
+    for name in names:
+        key = name.lower().replace("_", "-")
+        if key in SEEDS:
+            out.setdefault(prepare(SEEDS[key].text).fingerprint, key)
+    return out
