@@ -121,7 +121,7 @@ def test_cli_writes_tables_and_plots_and_latex_compiles(tmp_path):
 @pytest.mark.parametrize("args, fragment", [
     (["--optimizers", "adam,adamw"], "unknown optimizer 'adamw'"),
     (["--dataset", "mnist"], "unknown data set 'mnist'"),
-    (["--optimizers", "adam", "--trials", "-1"], "trials: must be at least 0"),
+    (["--optimizers", "adam", "--trials", "-1"], "trials = -1: expected an integer in [0, 10_000]"),
     (["--optimizers", "adam", "--model", "cifar_cnn"], "model: cifar_cnn takes images of shape"),
     (["--report-only", "--db", "absent.sqlite"], "absent.sqlite: no such benchmark database"),
 ])  # fmt: skip
