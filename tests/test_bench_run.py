@@ -144,6 +144,7 @@ def test_foreign_database_is_refused(tmp_path):
 @pytest.mark.slow
 def test_best_individual_of_an_evolve_database(tmp_path):
     evolve = symalr("evolve", "--db", "e.db", "--seed-with", "momentum", "--set", "runs=1",
+                    "--set", 'search.kind="algorithm1"', "--set", "sge.elitism=1", "--no-report",
                     "--set", "sge.population_size=4", "--set", "sge.generations=1",
                     "--set", "sge.tournament_size=2", "--set", "fitness.splits=[600, 300, 300]",
                     "--set", "fitness.n_evaluations=2", "--set", "fitness.max_epochs=1",
