@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name in args.tasks.split(","):
         task = get_task(name)
-        first_line = " ".join(task.doc.split()).split(". ")[0]
+        first_line = " ".join(task.doc.split()).split(": ")[0]
         with torch_threads(1):
             run_task(task, make_optimizer("adam", 1e-3), 0)  # data loaded, code warm
             times = []
