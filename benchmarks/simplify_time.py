@@ -6,7 +6,8 @@ Draws ``--n`` random individuals of each shipped grammar (``alr``, ``alr-grad``)
 ``symalr.simplify.simplify`` on it. SymPy's cache is cleared before every timed call, so a time
 does not depend on which individuals came before (production runs with a warm cache and are
 faster). Printed per grammar and overall: max, p99, median and total seconds, the most work
-units one individual spent (machine-independent), and the slowest individuals.
+units one individual spent and how often each decision of the bound was taken (these are
+machine-independent), and the slowest individuals.
 
 Unless ``--no-previous``, each individual is also simplified the way symalr did before the work
 bound (``sympy.simplify`` on every expression of at most 40 operations, with no memo and no
@@ -37,7 +38,7 @@ from symalr.grammar import load_grammar  # noqa: E402
 from symalr.phenotype import spec_from_phenotype  # noqa: E402
 from symalr.sge import DEFAULT_MAX_DEPTH, map_genotype, random_population  # noqa: E402
 from symalr.simplify import simplify  # noqa: E402
-from symalr.simplify_work import SPEC_BUDGET, Work  # noqa: E402
+from symalr.simplify_work import COUNTS, SPEC_BUDGET, Work  # noqa: E402
 
 GRAMMARS = ("alr", "alr-grad")
 #: The former gate: expressions with more operations skipped ``sympy.simplify``.
@@ -64,12 +65,20 @@ class PreviousWork(Work):
 
 
 class CountingWork(Work):
-    """:class:`Work` that remembers how many units it spent."""
+    """:class:`Work` that adds its decisions to class-wide totals and remembers the most units
+    one spec spent."""
 
     spent_max = 0
+    totals = dict.fromkeys(COUNTS, 0)
+    specs_over_budget = 0
 
     def simplify(self, e: sympy.Expr) -> sympy.Expr:
+        before = dict(self.counts)
         out = super().simplify(e)
+        for key, value in self.counts.items():
+            CountingWork.totals[key] += value - before[key]
+        if self.counts["over_budget"] > before["over_budget"] and not before["over_budget"]:
+            CountingWork.specs_over_budget += 1
         CountingWork.spent_max = max(CountingWork.spent_max, SPEC_BUDGET - self.left)
         return out
 
@@ -126,7 +135,10 @@ def main(argv=None) -> None:
         print(summary(grammar_name, [r[2] for r in rows if r[0] == grammar_name]))
     print(summary("all", [r[2] for r in rows]))
     print(f"most work units one individual spent: {CountingWork.spent_max} "
-          f"(budget {SPEC_BUDGET})")
+          f"(budget {SPEC_BUDGET}); individuals that ran out of budget: "
+          f"{CountingWork.specs_over_budget}")
+    print("expressions met by the bounded simplification: " + ", ".join(
+        f"{key} {value}" for key, value in CountingWork.totals.items()))
     print(f"slowest {args.top}:")
     for grammar_name, k, seconds, _, text in sorted(rows, key=lambda r: -r[2])[:args.top]:
         print(f"  {seconds:6.3f} s  {grammar_name}#{k}: {text}")

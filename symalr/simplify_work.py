@@ -39,6 +39,9 @@ MAX_TERMS = 64
 #: Work units one spec's simplification may spend (see :meth:`Work.simplify`).
 SPEC_BUDGET = 300
 
+#: The decisions :attr:`Work.counts` tallies.
+COUNTS = ("simplified", "memo", "over_ops", "over_size", "over_budget")
+
 #: Saturation value of the degree and term counts (far above every limit).
 _CAP = 1 << 40
 
@@ -131,10 +134,16 @@ def measure(e: sympy.Expr) -> Size:
 class Work:
     """The work one spec's simplification may still spend, and what it already simplified.
 
-    Not shared between specs or threads: make one per :func:`symalr.simplify.simplify` call."""
+    Not shared between specs or threads: make one per :func:`symalr.simplify.simplify` call.
+    ``counts`` tallies the decisions of :meth:`simplify` on non-atomic expressions:
+    ``simplified`` (``sympy.simplify`` ran), ``memo`` (answered from the memo), and the
+    refusals: ``over_ops`` (more than :data:`MAX_OPS` operations), ``over_size`` (degree or
+    terms above :data:`MAX_DEGREE` / :data:`MAX_TERMS`), ``over_budget`` (too little budget
+    left)."""
 
     def __init__(self, budget: int = SPEC_BUDGET) -> None:
         self.left = budget
+        self.counts = dict.fromkeys(COUNTS, 0)
         self._memo: dict[sympy.Expr, sympy.Expr] = {}
 
     def simplify(self, e: sympy.Expr) -> sympy.Expr:
@@ -146,11 +155,16 @@ class Work:
             return e
         hit = self._memo.get(e)
         if hit is not None:
+            self.counts["memo"] += 1
             return hit
         size = measure(e)
-        if not size.fits or size.cost > self.left:
+        refusal = ("over_ops" if size.ops > MAX_OPS else "over_size" if not size.fits
+                   else "over_budget" if size.cost > self.left else None)
+        if refusal:
+            self.counts[refusal] += 1
             return e
         self.left -= size.cost
+        self.counts["simplified"] += 1
         out = sympy.simplify(e, ratio=1.0)
         odd = (sympy.I, sympy.zoo, sympy.nan)
         if (out.has(*odd) and not e.has(*odd)) or sympy.count_ops(out) > size.ops:
