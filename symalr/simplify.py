@@ -1,4 +1,4 @@
-"""Simplification of specs (SPEC §3): fewer states, smaller expressions, named constants.
+"""Simplification of specs (see docs/simplification.md): fewer states, smaller expressions, named constants.
 
 ``simplify(spec)`` returns an equivalent spec (under SymPy's real-number algebra; see below) by
 repeating, until nothing changes:
