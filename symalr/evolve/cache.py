@@ -45,9 +45,13 @@ class Preparer:
         if self._pool is None:
             import concurrent.futures
             import multiprocessing
+            import os
+
+            from symalr.child_process import die_with_parent
 
             self._pool = concurrent.futures.ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn"))
+                self.workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=die_with_parent, initargs=(os.getpid(),))
         chunk = max(1, len(new) // (4 * self.workers))
         for phenotype, prepared in zip(new, self._pool.map(
                 prepare, new, [self.strict] * len(new), chunksize=chunk)):
