@@ -1,4 +1,4 @@
-"""Training-epoch and fitness-throughput benchmark (SPEC §10; issue 4).
+"""Training-epoch and fitness-throughput benchmark (see benchmarks/README.md).
 
 Measures, in one run, on 10,600 real Fashion-MNIST images (chunk 1 of the paper's split),
 ``mnist_cnn``, batch 1,000:

@@ -1,4 +1,4 @@
-"""Stacked vs sequential training on one GPU (SPEC §10; issue 7).
+"""Stacked vs sequential training on one GPU (see benchmarks/README.md).
 
 Measures, for ``mnist_cnn`` (1.2 M parameters, batch 1,000, 10,600-image chunks, 3,500
 validation and 3,500 fitness images, as the paper's Algorithm 1):

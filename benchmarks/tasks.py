@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name in args.tasks.split(","):
         task = get_task(name)
-        first_line = " ".join(task.doc.split()).split(". ")[0]
+        first_line = " ".join(task.doc.split()).split(": ")[0]
         with torch_threads(1):
             run_task(task, make_optimizer("adam", 1e-3), 0)  # data loaded, code warm
             times = []
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
           "tuned SGD-momentum (lr) | ADES defaults | Sign defaults |")
     print("|---|---|---|---|---|---|---|")
     for task, line, times, adam, sgd, cat in rows:
-        def ratio(x):
+        def ratio(x, adam=adam):
             return f"{x:.4f} ({x / adam.test_score:.2f})" if adam.test_score > 0 else f"{x:.4f}"
         print(f"| {task.name} | {line} | {statistics.median(times):.2f} "
               f"({min(times):.2f}-{max(times):.2f}) | {adam.test_score:.4f} ({adam.lr:g}) | "

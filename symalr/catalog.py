@@ -1,4 +1,4 @@
-"""The catalog: published and hand-made optimizers as specs (SPEC §2).
+"""The catalog: published and hand-made optimizers as specs (see docs/optimizer-model.md).
 
 One flat table, :data:`CATALOG`, drives the numerical test suites of every backend. The
 hand-made entries follow the Keras 3 formulations (which the paper used): epsilon 1e-7,

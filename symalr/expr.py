@@ -5,7 +5,7 @@ Expressions use real SymPy symbols (``symbol(name)``); protected division is the
 operator names — nothing reaches ``eval``/``exec``/``sympify``. ``to_text`` prints an expression
 so that ``parse_expr(to_text(e)) == e``.
 
-Contract of the semantics (SPEC §1), shared by every backend and the NumPy reference:
+Contract of the semantics (see docs/optimizer-model.md), shared by every backend and the NumPy reference:
 ``divide_no_nan(a, b) = a / b`` where ``b != 0`` and ``0`` where ``b == 0``; ``sqrt`` / ``pow``
 follow IEEE (NaN for negative bases with non-integer exponents).
 """

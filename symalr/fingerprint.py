@@ -1,4 +1,4 @@
-"""Fingerprints of specs: the key of the fitness cache (SPEC §3).
+"""Fingerprints of specs: the key of the fitness cache (see docs/simplification.md).
 
 Two specs get the same fingerprint when they compute the same weight updates on a fixed
 numeric probe: the same number of steps on fixed random tensors whose gradient scales span

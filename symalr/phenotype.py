@@ -1,4 +1,4 @@
-"""ALR phenotype text -> raw :class:`~symalr.spec.OptimizerSpec` (SPEC §1).
+"""ALR phenotype text -> raw :class:`~symalr.spec.OptimizerSpec` (see docs/spec-language.md).
 
 A phenotype assigns the four evolved functions, e.g.
 ``x_func = subtract(x, grad); y_func = grad; z_func = 4.53978687e-05; weight_func = negative(y)``.

@@ -1,4 +1,4 @@
-"""Simplification of specs (SPEC §3): fewer states, smaller expressions, named constants.
+"""Simplification of specs (see docs/simplification.md): fewer states, smaller expressions, named constants.
 
 ``simplify(spec)`` returns an equivalent spec (under SymPy's real-number algebra; see below) by
 repeating, until nothing changes:
@@ -9,12 +9,14 @@ repeating, until nothing changes:
    previous value in a way that matters) is substituted into its uses;
 3. **dead states** — states that cannot influence the weight update, through time (transitive
    closure over all steps, not only within one), are dropped;
-4. **SymPy simplification** of each expression, bounded by size and wall-clock time, never
-   accepting a longer result;
+4. **SymPy simplification** of each expression, bounded by work measured on the expressions
+   (:mod:`symalr.simplify_work`), never by time, and never accepting a longer result;
 5. **constant folding** — sub-expressions made only of lifted literals (``c_k``) become one new
    constant (a negative value is written ``-c``), and unused hyperparameters are dropped.
 
 Finally lifted constants are renamed ``beta_1, beta_2, ...`` in order of first appearance.
+The result is a function of the input spec alone: the same on every machine, under any load
+and in any thread (no signals, no clocks).
 Semantics: SymPy treats symbols as real numbers, so rewrites like ``sqrt(x)**2 -> x`` can change
 where NaN appears compared with the raw phenotype; results SymPy can only express with complex
 numbers (``sqrt`` of a provably negative constant) become NaN, as in float arithmetic. What is trained and exported is always the
@@ -24,9 +26,6 @@ simplified spec, so every backend still agrees with the reference stepper on it.
 from __future__ import annotations
 
 import re
-import signal
-import threading
-from contextlib import contextmanager
 from dataclasses import replace
 
 import numpy as np
@@ -34,14 +33,8 @@ import sympy
 
 from .expr import GRAD, STEP, free_names, ieee, symbol, to_text
 from .reference import Evaluator
+from .simplify_work import Work
 from .spec import HyperParam, OptimizerSpec
-
-#: Expressions with more operations than this skip full ``sympy.simplify`` (cheap passes only).
-MAX_SIMPLIFY_OPS = 40
-#: Wall-clock safety net for one ``sympy.simplify`` call, in seconds (main thread only). The size
-#: gate above is the real bound: measured worst case 0.17 s on a loaded 2-core machine, so this
-#: limit never decides the result in practice and simplification stays deterministic.
-SIMPLIFY_SECONDS = 10.0
 
 _LIFTED = re.compile(r"^c_\d+$")
 
@@ -90,7 +83,10 @@ def remove_dead_states(spec: OptimizerSpec) -> OptimizerSpec:
     return _with(spec, [(s, e) for s, e in spec.updates if s in live], spec.delta)
 
 
-def remove_zero_states(spec: OptimizerSpec) -> OptimizerSpec:
+def remove_zero_states(spec: OptimizerSpec, work: Work | None = None) -> OptimizerSpec:
+    """Replace the states that stay 0 forever by 0 (a state is kept unless the bounded
+    simplification proves its update 0)."""
+    work = work or Work()
     exprs = dict(spec.updates)
     zero = set(spec.states)
     changed = True
@@ -98,7 +94,7 @@ def remove_zero_states(spec: OptimizerSpec) -> OptimizerSpec:
         changed = False
         subs = {spec.sym(z): sympy.S.Zero for z in zero}
         for s in sorted(zero):
-            if _bounded_simplify(exprs[s].xreplace(subs)) != 0:
+            if work.simplify(exprs[s].xreplace(subs)) != 0:
                 zero.discard(s)
                 changed = True
                 break
@@ -136,48 +132,12 @@ def inline_memoryless_states(spec: OptimizerSpec) -> OptimizerSpec:
     return spec
 
 
-class _Timeout(Exception):
-    pass
-
-
-@contextmanager
-def _time_limit(seconds: float):
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
-        return
-
-    def handler(signum, frame):
-        raise _Timeout
-
-    old = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
-def _bounded_simplify(e: sympy.Expr) -> sympy.Expr:
-    """``sympy.simplify`` when the expression is small and it finishes in time; never longer."""
-    if e.is_Atom or sympy.count_ops(e) > MAX_SIMPLIFY_OPS:
-        return e
-    try:
-        with _time_limit(SIMPLIFY_SECONDS):
-            out = sympy.simplify(e, ratio=1.0)
-    except _Timeout:
-        return e
-    if out.has(sympy.I, sympy.zoo, sympy.nan) and not e.has(sympy.I, sympy.zoo, sympy.nan):
-        return e  # simplify went through the complex plane: keep the real-valued form
-    return out if sympy.count_ops(out) <= sympy.count_ops(e) else e
-
-
-def simplify_expressions(spec: OptimizerSpec) -> OptimizerSpec:
-    return _with(
-        spec,
-        [(s, _bounded_simplify(e)) for s, e in spec.updates],
-        _bounded_simplify(spec.delta),
-    )
+def simplify_expressions(spec: OptimizerSpec, work: Work | None = None) -> OptimizerSpec:
+    """Each expression through :meth:`Work.simplify` (statements in order, then the weight
+    update), drawing on ``work``'s budget (a fresh one if ``None``)."""
+    work = work or Work()
+    updates = [(s, work.simplify(e)) for s, e in spec.updates]
+    return _with(spec, updates, work.simplify(spec.delta))
 
 
 def fold_constants(spec: OptimizerSpec) -> OptimizerSpec:
@@ -274,14 +234,18 @@ def rename_constants(spec: OptimizerSpec, prefix: str = "beta") -> OptimizerSpec
 # ----------------------------------------------------------------------------- entry points
 
 
-def simplify(spec: OptimizerSpec, max_rounds: int = 4) -> OptimizerSpec:
-    """The simplified, equivalent spec (see the module docstring)."""
+def simplify(spec: OptimizerSpec, max_rounds: int = 4, work: Work | None = None
+             ) -> OptimizerSpec:
+    """The simplified, equivalent spec (see the module docstring). All rounds draw on one
+    :class:`~symalr.simplify_work.Work` (``work``, default a fresh one): one budget and one
+    memo for the whole spec."""
+    work = work or Work()
     current = spec
     for _ in range(max_rounds):
-        nxt = remove_zero_states(current)
+        nxt = remove_zero_states(current, work)
         nxt = inline_memoryless_states(nxt)
         nxt = remove_dead_states(nxt)
-        nxt = simplify_expressions(nxt)
+        nxt = simplify_expressions(nxt, work)
         nxt = fold_constants(nxt)
         if nxt == current:
             break

@@ -1,4 +1,4 @@
-"""The one intermediate form: :class:`OptimizerSpec` (SPEC §3), and its JSON codec.
+"""The one intermediate form: :class:`OptimizerSpec` (see docs/spec-language.md), and its JSON codec.
 
 An optimizer acts per trainable tensor ``w`` with gradient ``g``. Each step runs, in order,
 one statement per state, ``s <- expr``, where a state name inside an expression means that
@@ -6,7 +6,7 @@ state's value *at that point of the step*: the new value if its statement alread
 else the previous value. Then ``w <- w + delta``. States start at zero. ``t`` is the 1-based step
 number (only when ``uses_step``). Hyperparameters are positive symbols with defaults and tuning
 bounds. A hyperparameter named ``lr`` is the learning rate that frameworks expose; without one,
-generated code multiplies ``delta`` by a group ``lr`` of 1.0 (SPEC §5).
+generated code multiplies ``delta`` by a group ``lr`` of 1.0 (see docs/spec-language.md).
 
 JSON shape (all keys but ``name``, ``delta`` optional)::
 

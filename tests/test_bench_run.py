@@ -121,7 +121,7 @@ def test_cli_writes_tables_and_plots_and_latex_compiles(tmp_path):
 @pytest.mark.parametrize("args, fragment", [
     (["--optimizers", "adam,adamw"], "unknown optimizer 'adamw'"),
     (["--dataset", "mnist"], "unknown data set 'mnist'"),
-    (["--optimizers", "adam", "--trials", "-1"], "trials: must be at least 0"),
+    (["--optimizers", "adam", "--trials", "-1"], "trials = -1: expected an integer in [0, 10_000]"),
     (["--optimizers", "adam", "--model", "cifar_cnn"], "model: cifar_cnn takes images of shape"),
     (["--report-only", "--db", "absent.sqlite"], "absent.sqlite: no such benchmark database"),
 ])  # fmt: skip
@@ -144,6 +144,7 @@ def test_foreign_database_is_refused(tmp_path):
 @pytest.mark.slow
 def test_best_individual_of_an_evolve_database(tmp_path):
     evolve = symalr("evolve", "--db", "e.db", "--seed-with", "momentum", "--set", "runs=1",
+                    "--set", 'search.kind="algorithm1"', "--set", "sge.elitism=1", "--no-report",
                     "--set", "sge.population_size=4", "--set", "sge.generations=1",
                     "--set", "sge.tournament_size=2", "--set", "fitness.splits=[600, 300, 300]",
                     "--set", "fitness.n_evaluations=2", "--set", "fitness.max_epochs=1",

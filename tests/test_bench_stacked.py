@@ -122,4 +122,4 @@ def test_cli_stacking_flag(tmp_path):
     bad = _symalr(*flags, "--stacking", "maybe", cwd=tmp_path)
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr.splitlines() == [
-        "symalr: flags: stacking: choose one of auto, on, off, got 'maybe'"]
+        "symalr: flags: stacking = 'maybe': expected one of 'auto', 'on', 'off'"]

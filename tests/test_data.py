@@ -13,7 +13,13 @@ import pytest
 
 from symalr.errors import ConfigError, DataError
 from symalr.train import data as D
-from symalr.train.datasets import benchmark_data, fitness_data, split_indices, stratified_order
+from symalr.train.datasets import (
+    benchmark_data,
+    fitness_data,
+    split_images,
+    split_indices,
+    stratified_order,
+)
 from tests.support import DATA_DIR
 
 
@@ -185,7 +191,7 @@ def test_fitness_data_is_algorithm_1_split(isolated):
     assert np.allclose(data.chunks[0].x[0], first - mean, atol=1e-6)
     assert np.allclose(data.fitness.x, raw.train_x[split_indices(
         raw.train_y, (53_000, 3_500, 3_500), 0)[2]] / 255.0 - mean, atol=1e-6)
-    fitness_data.cache_clear()
+    split_images.cache_clear()
     again = fitness_data("fashion-mnist", seed=0, data_dir=str(DATA_DIR))
     assert again is not data and np.array_equal(again.fitness.x, data.fitness.x)
     assert np.array_equal(again.chunks[4].y, data.chunks[4].y)

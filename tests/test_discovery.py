@@ -90,7 +90,7 @@ def test_promotion_takes_the_best_distinct_candidates_past_the_gate(tmp_path):
 def test_the_gate_holds_back_candidates_that_do_not_beat_the_baseline(tmp_path):
     config = resolve_config(flags={"search.kind": "tasks", "search.stage2_tasks": ["regression"],
                                    "search.gate": "adam", "search.holdout": []})
-    store, run_id = _store_with_stage1(tmp_path / "b.db", config, [0.99, 1.05, 0.4])
+    store, run_id = _store_with_stage1(tmp_path / "b.db", config, [0.6, 1.05, 0.4])
     assert [row.fingerprint for _, row, _ in promotions(store, config, [run_id], 2)] == ["fp01"]
     store.close()
 
@@ -103,7 +103,8 @@ FUNNEL = ["--set", "search.kind=\"tasks\"", "--set", "search.tasks=[\"ill_condit
           "--set", "search.stage2_tasks=[\"regression\"]", "--set", "search.stage2_epochs=0.2",
           "--set", "search.stage2_promote=2", "--set", "search.gate=\"none\"",
           "--set", "search.holdout=[]", "--set", "search.stage3_tasks=[]",
-          "--set", "runs=1", "--set", "seed=5",
+          "--set", "runs=1", "--set", "seed=5", "--set", "seed_with=[]",
+          "--set", "sge.mutation_rate=0.15", "--set", "sge.crossover_rate=0.9",
           "--set", "sge.population_size=6", "--set", "sge.generations=2",
           "--set", "sge.tournament_size=2", "--workers", "1"]
 

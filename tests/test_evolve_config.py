@@ -1,4 +1,4 @@
-"""Evolve configuration: presets, TOML files, flags, errors naming the key (SPEC §7)."""
+"""Evolve configuration: presets, TOML files, flags, errors naming the key (see docs/store.md)."""
 
 from __future__ import annotations
 
@@ -98,7 +98,15 @@ def test_resume_overrides_only_the_executor():
 
 
 def test_fitness_key_ignores_the_data_folder_only():
-    c = resolve_config()
-    moved = resolve_config(flags={"fitness.data_dir": "/elsewhere"})
-    longer = resolve_config(flags={"fitness.max_epochs": 9})
+    a1 = {"search.kind": "algorithm1"}
+    c = resolve_config(flags=a1)
+    moved = resolve_config(flags={**a1, "fitness.data_dir": "/elsewhere"})
+    longer = resolve_config(flags={**a1, "fitness.max_epochs": 9})
     assert moved.fitness_key() == c.fitness_key() != longer.fitness_key()
+    # a task-based search: what is trained changes the key of each stage, the folder does not
+    tasks = resolve_config()
+    moved = resolve_config(flags={"fitness.data_dir": "/elsewhere"})
+    shorter = resolve_config(flags={"search.epochs": 0.25})
+    assert [moved.fitness_key(k) for k in (1, 2, 3)] == [tasks.fitness_key(k) for k in (1, 2, 3)]
+    assert shorter.fitness_key(1) != tasks.fitness_key(1)
+    assert shorter.fitness_key(2) == tasks.fitness_key(2)

@@ -1,5 +1,5 @@
 """The Ray executor on a local single-node Ray: the local executor's results, and a
-Ray worker killed mid-evaluation costs a retry, not the evaluation (SPEC §7).
+Ray worker killed mid-evaluation costs a retry, not the evaluation (see docs/store.md).
 
 Ray binds its services to the machine's own network address, not to loopback. So that the
 test's traffic stays on loopback, it runs inside a network namespace of its own that holds only

@@ -1,4 +1,4 @@
-"""Kill -9 at random points, resume, and get the uninterrupted run's database (SPEC §7, §11)."""
+"""Kill -9 at random points, resume, and get the uninterrupted run's database (see docs/store.md)."""
 
 from __future__ import annotations
 

@@ -41,7 +41,8 @@ def tiny_settings(**extra) -> dict:
     300 images: a few seconds, real data, and still a mix of trained, cached and rejected
     individuals."""
     settings = {
-        "search.kind": "algorithm1", "sge.elitism": 1, "sge.mutation_rate": 0.15,
+        "search.kind": "algorithm1", "seed_with": [], "sge.elitism": 1,
+        "sge.mutation_rate": 0.15, "sge.crossover_rate": 0.9,
         "sge.min_init_depth": 6,
         "runs": 2, "seed": 11, "sge.population_size": 6, "sge.generations": 2,
         "sge.tournament_size": 2, "fitness.splits": [600, 300, 300],
@@ -205,7 +206,7 @@ def test_stuck_evaluation_times_out_and_the_pool_goes_on():
     long = to_dict(resolve_config(flags=tiny_settings(**{
         "fitness.max_epochs": 2000, "fitness.patience": "none"})).fitness)
     short = to_dict(resolve_config(flags=tiny_settings()).fitness)
-    with LocalPool(workers=1, timeout_s=15.0) as pool:  # a new worker's first job loads data
+    with LocalPool(workers=1, timeout_s=25.0) as pool:  # a new worker's first job loads data
         (stuck,) = pool.run([Job("a", spec_json(catalog.get("sgd")), long)])
         (fine,) = pool.run([Job("b", spec_json(catalog.get("sgd")), short)])
     assert stuck.result.error.startswith("TimeoutError") and stuck.result.fitness == 0.0

@@ -1,4 +1,4 @@
-"""Seeding: catalog optimizers written in the ALR language map back to genotypes (SPEC §4)."""
+"""Seeding: catalog optimizers written in the ALR language map back to genotypes (see docs/grammar.md)."""
 
 from __future__ import annotations
 
@@ -62,3 +62,20 @@ def test_unknown_or_misfit_seeds_are_config_errors(tmp_path):
         seed_genotypes(grammar, ["adamw"], DEFAULT_MAX_DEPTH)
     with pytest.raises(ConfigError, match="seed_with: 'ades' does not fit"):
         seed_genotypes(grammar, ["ades"], 8)
+
+
+def test_seed_fingerprints_name_exactly_the_seeds_as_a_search_maps_them():
+    """A report marks a ranked rule computing what a seed computes: the fingerprint of a seed's
+    genotype, mapped as a search maps it, is the one seed_fingerprints gives, and no other
+    seed's; an altered constant is not marked."""
+    from symalr.evolve.seeds import seed_fingerprints
+    from symalr.pipeline import prepare
+
+    grammar = load_grammar(DEFAULT_GRAMMAR)
+    marks = seed_fingerprints(["momentum", "adam", "sign"])
+    assert sorted(marks.values()) == ["adam", "momentum", "sign"]
+    (genotype,) = seed_genotypes(grammar, ["adam"], DEFAULT_MAX_DEPTH)
+    _, tree = map_genotype(grammar, genotype, DEFAULT_MAX_DEPTH)
+    assert marks[prepare(tree.text()).fingerprint] == "adam"
+    altered = SEEDS["momentum"].text.replace("9.10782940e-01", "8.80797078e-01")
+    assert prepare(altered).fingerprint not in marks

@@ -1,4 +1,4 @@
-"""``generated/`` holds exactly what ``python -m symalr.regenerate`` writes (SPEC §5), and the
+"""``generated/`` holds exactly what ``python -m symalr.regenerate`` writes (see docs/code-generation.md), and the
 files are clean Python: ``py_compile`` and ``ruff check`` (the project's rules) pass."""
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ def test_every_shipped_grammar_parses(name):
 
 
 def _expected_rules(weight_grad: bool) -> dict[str, list[str]]:
-    """SPEC §1 structure of the shipped grammars, built from the operator list and the table."""
+    """The documented structure (docs/optimizer-model.md) of the shipped grammars, built from the operator list and the table."""
     consts = list(ops.constant_table())
     terminals = {
         "x": ["x", "grad", "grad"],

@@ -112,9 +112,10 @@ BAD_TOML = [
                                      "[0, 1]"),
     ("[sge]\nmutation_rate = {x_func = -inf}\n", "sge.mutation_rate.x_func = -inf"),
     ("[sge]\nmutation_rate = {x_func = {deeper = 1}}\n", "sge.mutation_rate.x_func = {'deeper"),
-    ("[sge]\ntournament_size = 17\n", "sge.tournament_size = 17: expected at most "
-                                      "sge.population_size = 16"),
-    ("[sge]\nelitism = 16\n", "sge.elitism = 16: expected below sge.population_size = 16"),
+    ("[sge]\npopulation_size = 16\ntournament_size = 17\n",
+     "sge.tournament_size = 17: expected at most sge.population_size = 16"),
+    ("[sge]\npopulation_size = 16\nelitism = 16\n",
+     "sge.elitism = 16: expected below sge.population_size = 16"),
     ("[sge]\nmin_init_depth = 18\n", "sge.min_init_depth = 18: expected at most "
                                      "sge.max_depth = 17"),
     ("[fitness]\nsplits = [10000.9, 2000, 2000]\n", "fitness.splits[0] = 10000.9: expected "
@@ -135,7 +136,7 @@ BAD_TOML = [
     ("[executor]\ntimeout_s = inf\n", "executor.timeout_s = inf: expected a finite number in "
                                       "[0, 1_000_000]"),
     ("[executor]\nmax_retries = 1000000\n", "executor.max_retries = 1000000"),
-    ("seed_with = [" + ", ".join(['"sgd"'] * 17) + "]\n",
+    ("seed_with = [" + ", ".join(['"sgd"'] * 17) + "]\n[sge]\npopulation_size = 16\n",
      "seed_with = ['sgd', 'sgd', 'sgd', 'sgd', 'sgd', 'sgd', ...]: expected at most "
      "sge.population_size = 16"),
     ("grammar = \"" + "g" * 5000 + "\"\n", "grammar = 'gggg"),
@@ -320,6 +321,7 @@ def test_ray_that_cannot_start_is_one_line_and_fast(tmp_path):
     start = time.monotonic()
     out = cli("evolve", "--executor", "ray", "--address", "127.0.0.1:1", "--runs", "1",
               "--generations", "0", "--population", "2", "--set", "sge.tournament_size=2",
+              "--set", "sge.elitism=1", "--set", "seed_with=[]",
               "--data-dir", str(DATA_DIR), "--db", str(db))
     cli_error(out, "executor.address = '127.0.0.1:1': cannot join a Ray cluster there")
     assert time.monotonic() - start < 90

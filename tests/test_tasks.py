@@ -168,7 +168,8 @@ def test_example_task_through_benchmark_and_evolve(tmp_path):
     edb = tmp_path / "e.db"
     out = symalr("evolve", "--task", EXAMPLE, "--db", str(edb), "--workers", "1",
                  "--set", "sge.population_size=4", "--set", "sge.generations=1",
-                 "--set", "sge.tournament_size=2", "--set", "search.stage2_tasks=[]", "--set", "search.stage3_tasks=[]",
+                 "--set", "sge.tournament_size=2", "--set", "seed_with=[]",
+                 "--set", "search.stage2_tasks=[]", "--set", "search.stage3_tasks=[]",
                  "--set", "search.holdout=[]", "--set", "search.multipliers=[1.0]",
                  cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]

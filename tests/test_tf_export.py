@@ -1,4 +1,4 @@
-"""Generated Keras 3 / TensorFlow modules (symalr.render.tf_module.tf_source, SPEC §5).
+"""Generated Keras 3 / TensorFlow modules (symalr.render.tf_module.tf_source, docs/code-generation.md).
 
 Every catalog optimizer against the NumPy reference stepper, eagerly and under XLA (all eight
 in one ``jit_compile`` function, so XLA compiles once); the hand-made ones against Keras'

@@ -1,4 +1,4 @@
-"""Benchmarks (SPEC §8): Bayesian tuning, repeated trials, statistics, tables and plots.
+"""Benchmarks (see docs/benchmark.md): Bayesian tuning, repeated trials, statistics, tables and plots.
 
 ``config`` (presets, validation) -> ``runner`` (resolve the optimizers, tune with ``tuning``,
 train with ``trials``, record everything in ``store``) -> ``report`` (group and summarise with

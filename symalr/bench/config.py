@@ -1,4 +1,4 @@
-"""Benchmark configuration: presets, overrides from a JSON file or flags, validation (SPEC §8).
+"""Benchmark configuration: presets, overrides from a JSON file or flags, validation (see docs/benchmark.md).
 
 A :class:`BenchConfig` is built from a preset and a mapping of overrides; every key and value
 is declared with its bounds (:mod:`symalr.settings`, see docs/inputs.md), and an unknown key or

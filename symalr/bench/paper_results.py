@@ -1,4 +1,4 @@
-"""The paper's benchmark results (Tables 2 and 3 of the Adaptive AutoLR paper; SPEC §8).
+"""The paper's benchmark results (Tables 2 and 3 of the Adaptive AutoLR paper; see docs/benchmark.md).
 
 Accuracies are percentages, mean and standard deviation over 30 trials; the tuned values are
 those the paper's Bayesian optimisation found (Sign's learning rate is the evolved 0.0009 in both

@@ -2,7 +2,7 @@
 
 :func:`build_report` reads *all* finished trials stored under a protocol (every benchmark run
 into the database, so re-running appends and the report grows) and groups them by setting
-(the trained spec with its tuned values, SPEC §8). Each group is one row: its tuned
+(the trained spec with its tuned values, docs/benchmark.md). Each group is one row: its tuned
 parameters, validation and test accuracy (mean ± sd, in percent), the paper's values for the
 same optimizer and data set, and its per-trial values for plots. Mann-Whitney U is computed
 between every pair of rows. :mod:`symalr.bench.outputs` writes the tables and plots.

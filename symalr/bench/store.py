@@ -1,4 +1,4 @@
-"""The benchmark database: an append-only SQLite store of every benchmark record (SPEC §8).
+"""The benchmark database: an append-only SQLite store of every benchmark record (see docs/benchmark.md).
 
 Built like the experiment database of ``symalr evolve`` (:mod:`symalr.evolve.store`):
 ``PRAGMA application_id`` is :data:`APPLICATION_ID` ("SyAB") and ``PRAGMA user_version`` is

@@ -1,4 +1,4 @@
-"""Bayesian tuning of an optimizer's hyperparameters with scikit-optimize (SPEC §8).
+"""Bayesian tuning of an optimizer's hyperparameters with scikit-optimize (see docs/benchmark.md).
 
 :func:`tune` searches every tunable hyperparameter of a spec within its declared bounds (the
 catalog and evolved specs declare [0, 1], the paper's range; ``log=True`` searches on a

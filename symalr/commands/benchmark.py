@@ -1,4 +1,4 @@
-"""``symalr benchmark``: tune, trial and compare optimizers like the paper's Tables 2/3 (SPEC §8).
+"""``symalr benchmark``: tune, trial and compare optimizers like the paper's Tables 2/3 (see docs/benchmark.md).
 
 Standard output carries the markdown table; the LaTeX table, the plots and the markdown are
 written to ``--out``; progress goes to standard error. Every record goes to ``--db`` (created,

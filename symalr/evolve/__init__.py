@@ -1,4 +1,4 @@
-"""Evolution experiments (SPEC §7): configuration and presets, the SQLite store, the
+"""Evolution experiments (see docs/store.md): configuration and presets, the SQLite store, the
 resumable generation loop, the fitness cache, executors (process pool, Ray), progress and the
 final report.
 

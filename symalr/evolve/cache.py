@@ -1,6 +1,6 @@
 """From phenotype to cache key: simplified spec, canonical text, fingerprint, static rejection.
 
-The semantic cache (SPEC §3, §7) keys fitness by ``(scope, fitness_key, fingerprint)``:
+The semantic cache (see docs/store.md, docs/simplification.md) keys fitness by ``(scope, fitness_key, fingerprint)``:
 individuals whose simplified specs behave the same on the fingerprint's probe are trained once
 per scope (the whole database when ``share_cache``, else each run), and specs that
 :func:`symalr.screen.static_rejection` refuses are never trained.
@@ -45,9 +45,13 @@ class Preparer:
         if self._pool is None:
             import concurrent.futures
             import multiprocessing
+            import os
+
+            from symalr.child_process import die_with_parent
 
             self._pool = concurrent.futures.ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn"))
+                self.workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=die_with_parent, initargs=(os.getpid(),))
         chunk = max(1, len(new) // (4 * self.workers))
         for phenotype, prepared in zip(new, self._pool.map(
                 prepare, new, [self.strict] * len(new), chunksize=chunk)):

@@ -1,4 +1,4 @@
-"""The configuration of an evolution experiment: presets, TOML files and flags (SPEC §7).
+"""The configuration of an evolution experiment: presets, TOML files and flags (see docs/store.md).
 
 Resolution, later layers winning key by key: the preset (``default`` unless the config file's
 ``preset`` key or ``--preset`` names another), the config file, then the flags. Presets are

@@ -119,9 +119,13 @@ def _run(flags, config_file, preset, db, resume, report_dir, top, report, say, s
         grammar, seeds = prepare(config, source_label(config.preset, config_file, bool(flags)))
         plans = [(config, None, grammar, seeds)]
 
+    from symalr.evolve.preflight import prepare_baselines
+
     executors = []
     for config, *_ in plans:  # a Ray that cannot start is a ConfigError: before writing
         executors.append(stack.enter_context(make_executor(config.executor, config.fitness)))
+    for config, *_ in plans:  # minutes on first use: after every check that fails fast
+        prepare_baselines(config, say)
     store = stack.enter_context(
         Store.open(db_path, lock=lock) if lock is not None else Store.create(db_path))
     say(f"symalr: experiment database {db_path}")

@@ -44,16 +44,11 @@ def check_experiment(config: EvolveConfig, grammar: Grammar, seeds: Sequence[Gen
         check_fitness(config.fitness, where)
 
 
-def check_search(config: EvolveConfig, say=None) -> None:
+def check_search(config: EvolveConfig) -> None:
     """Every task of the search's funnel and hold-out set exists and can be trained
-    (:func:`symalr.tasks.check_task`, on the data seed it will use); then their baselines are
-    computed or found in the cache (``say`` reports progress), so that workers only read
-    them."""
-    import sys
-
+    (:func:`symalr.tasks.check_task`, on the data seed it will use)."""
     from symalr.tasks import check_task, get_task
     from symalr.tasks.baselines import DATA_SEED
-    from symalr.tasks.fitness import prepare_references
 
     search = config.search
     stage_tasks = [t for tasks, *_ in search.stages() for t in tasks]
@@ -61,6 +56,20 @@ def check_search(config: EvolveConfig, say=None) -> None:
         check_task(get_task(name, config.fitness.data_dir), search.data_seed)
     for name in dict.fromkeys(search.holdout):
         check_task(get_task(name, config.fitness.data_dir), DATA_SEED)
+
+
+def prepare_baselines(config: EvolveConfig, say=None) -> None:
+    """The tuned baselines of every stage of a task-based search, computed or found in the
+    cache (``say`` reports progress; default standard error), so that workers only read them.
+    Minutes on first use: run after every check that can fail fast (configuration, grammar,
+    tasks, the executor's cluster), never before."""
+    import sys
+
+    from symalr.tasks.fitness import prepare_references
+
+    if config.search.kind != "tasks":
+        return
+    search = config.search
 
     def stderr(line: str) -> None:
         print(line, file=sys.stderr, flush=True)

@@ -1,4 +1,4 @@
-"""Progress of an experiment on standard error (SPEC §7, §9).
+"""Progress of an experiment on standard error (see docs/store.md).
 
 One plain line per completed generation step, readable in a log file::
 

@@ -1,4 +1,4 @@
-"""The end-of-run report (SPEC §7): best optimizers in LaTeX, the best one as torch code, and
+"""The end-of-run report (see docs/store.md): best optimizers in LaTeX, the best one as torch code, and
 the fitness-over-generations plot (like the paper's Figure 2: the best and the mean fitness of
 the population, each averaged over the runs with a band of one standard deviation).
 
@@ -82,20 +82,33 @@ def plot_fitness(curves: Curves, path: Path, title: str = "") -> None:
         plt.close(fig)
 
 
+def seeds_of(store: Store, run_ids: set[int]) -> dict[str, str]:
+    """``fingerprint -> seed name`` of the catalog seeds the runs ``run_ids`` started from."""
+    from symalr.evolve.seeds import seed_fingerprints
+
+    names = sorted({name for run in store.runs() if run.run_id in run_ids
+                    for name in run.config.get("seed_with", [])})
+    return seed_fingerprints(names) if names else {}
+
+
 def best_latex(best: list[IndividualRow], store: Store) -> str:
     """The LaTeX of each ranked optimizer, with comment lines naming it and what the search
     measured of it (funnel stage, fitness, step multiplier, sensitivity, speed)."""
     from symalr.evolve.query import search_summary
     from symalr.render.latex import update_rule_latex
 
+    seeds = seeds_of(store, {row.run_id for row in best})
     blocks = []
     for rank, row in enumerate(best, 1):
         spec = individual_spec(row, f"evolved_rank{rank}", store.path, store)
         values = ", ".join(f"{h.name} = {h.default:.6g}" for h in spec.hyperparams)
         measured = search_summary(store.evaluations_of(row.fingerprint))
+        seed = seeds.get(row.fingerprint)
         blocks.append(
             f"% rank {rank}: fitness {row.fitness:.4f} (run {row.run_id}, generation "
             f"{row.generation}, individual {row.position}); canonical: {row.canonical}\n"
+            + (f"% the seed {seed!r} unchanged: the search handed back a rule it was given\n"
+               if seed else "")
             + (f"% {measured}\n" if measured else "")
             + (f"% {values}\n" if values else "")
             + update_rule_latex(spec)
@@ -130,7 +143,10 @@ def write_report(store: Store, run_ids: list[int], out_dir: Path, top: int = 3,
         return latex
     from symalr.evolve.transfer import plot_transfer, transfer_table
 
-    rules = [(f"rank {k}", individual_spec(row, f"evolved_rank{k}", store.path, store))
+    seeds = seeds_of(store, {row.run_id for row in best})
+    rules = [(f"rank {k}" + (f" (seed {seeds[row.fingerprint]})" if row.fingerprint in seeds
+                             else ""),
+              individual_spec(row, f"evolved_rank{k}", store.path, store))
              for k, row in enumerate(best[:transfer[1]], 1)]
     table = transfer_table(rules, transfer[0], data_dir, say=say)
     text = ("Transfer to held-out tasks (test score, and its ratio to tuned Adam's; mean over "

@@ -1,4 +1,4 @@
-"""The resumable generation loop of an experiment (SPEC §7, §11).
+"""The resumable generation loop of an experiment (see docs/store.md).
 
 The runs of one batch advance in lockstep, one *step* (a generation of every run) at a time:
 

@@ -1,6 +1,6 @@
-"""Catalog optimizers written in the ALR grammar's language, for seeding a population (SPEC §4).
+"""Catalog optimizers written in the ALR grammar's language, for seeding a population (see docs/grammar.md).
 
-ALR's model (SPEC §1): ``x_t = x - f_x``, ``y_t = y - f_y``, ``z_t = z - f_z``,
+ALR's model (see docs/optimizer-model.md): ``x_t = x - f_x``, ``y_t = y - f_y``, ``z_t = z - f_z``,
 ``w_t = w - f_w`` with ``f_w`` free of the gradient in the default grammar, and constants only
 from the grammar's table of 100 values ``sigmoid(linspace(-10, 10, 100))``. The table is
 symmetric, ``c[k] + c[99 - k] = 1``, so a decay ``rho`` and its complement ``1 - rho`` are both
@@ -125,4 +125,19 @@ def seed_genotypes(grammar: Grammar, names: Sequence[str], max_depth: int) -> li
         except GenotypeError as err:
             raise ConfigError(f"seed_with: {name!r} does not fit grammar {grammar.path}: {err}"
                               ) from None
+    return out
+
+
+def seed_fingerprints(names: Sequence[str]) -> dict[str, str]:
+    """``fingerprint -> seed name`` for the named seeds: the fingerprint each seed's phenotype
+    gets in a search (:func:`symalr.pipeline.prepare`), so a report can say that a ranked rule
+    computes exactly what a seed computes (a seed handed back, not a discovery). Unknown names
+    are skipped (a stored run's configuration was validated when it started)."""
+    from symalr.pipeline import prepare
+
+    out: dict[str, str] = {}
+    for name in names:
+        key = name.lower().replace("_", "-")
+        if key in SEEDS:
+            out.setdefault(prepare(SEEDS[key].text).fingerprint, key)
     return out

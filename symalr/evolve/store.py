@@ -1,4 +1,4 @@
-"""The experiment database: one SQLite file per experiment, append-only (SPEC §7, §11).
+"""The experiment database: one SQLite file per experiment, append-only (see docs/store.md).
 
 Identity and version: ``PRAGMA application_id`` is :data:`APPLICATION_ID` and
 ``PRAGMA user_version`` is :data:`SCHEMA_VERSION`. A file that is not SQLite, or is SQLite

@@ -1,4 +1,4 @@
-"""What runs in an evaluation worker: one fitness computation from plain data (SPEC §6, §7).
+"""What runs in an evaluation worker: one fitness computation from plain data (see docs/store.md, docs/fitness.md).
 
 :func:`evaluate_job` takes and returns only JSON-ready values, so any executor (this process,
 a local process pool, Ray) can run it and ship its result. The fitness layer contains failures

@@ -1,4 +1,4 @@
-"""Grammar layer: parse, validate and analyse BNF grammars (SPEC §1, §4). No SymPy here.
+"""Grammar layer: parse, validate and analyse BNF grammars (see docs/grammar.md). No SymPy here.
 
 Public API::
 

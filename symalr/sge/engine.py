@@ -1,4 +1,4 @@
-"""The SGE generational loop: initial population, breeding, evaluation callback (SPEC §4, §7).
+"""The SGE generational loop: initial population, breeding, evaluation callback (see docs/grammar.md).
 
 A generation keeps the ``elitism`` best individuals (with their fitness) and breeds the rest.
 Each child has its own generator, seeded from one ``rng.integers`` call per generation; the

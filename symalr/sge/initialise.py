@@ -1,4 +1,4 @@
-"""Random SGE individuals within depth bounds (grow-style initialisation, SPEC §4).
+"""Random SGE individuals within depth bounds (grow-style initialisation, docs/grammar.md).
 
 Each node chooses uniformly among the alternatives allowed at its depth (those that can still
 finish within ``max_depth``, see :mod:`symalr.sge.mapping`). When a minimum depth is requested,

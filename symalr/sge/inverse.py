@@ -1,4 +1,4 @@
-"""Inverse mapping: phenotype text in a grammar's language -> SGE genotype (SPEC §4, seeding).
+"""Inverse mapping: phenotype text in a grammar's language -> SGE genotype (see docs/grammar.md).
 
 The grammar itself becomes a Lark grammar: one Lark rule per non-terminal (renamed ``n<k>``, as
 non-terminal names may hold characters Lark rejects), one aliased alternative per production

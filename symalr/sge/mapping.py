@@ -1,4 +1,4 @@
-"""SGE genotype-to-derivation mapping with a real maximum tree depth (SPEC §4).
+"""SGE genotype-to-derivation mapping with a real maximum tree depth (see docs/grammar.md).
 
 A genotype holds, for each non-terminal, the production indices (codons) it uses, in the order
 its occurrences are expanded. Mapping expands the start symbol leftmost, depth first; each

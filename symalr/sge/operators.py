@@ -1,4 +1,4 @@
-"""SGE variation and selection operators (SPEC §4).
+"""SGE variation and selection operators (see docs/grammar.md).
 
 Every function takes the generator explicitly, never modifies its arguments and returns new
 values. Genotypes returned by :func:`mutate` and :func:`crossover` are re-mapped (repaired with

@@ -186,8 +186,11 @@ def prepare_references(task_names, data_seed: int = 0, data_dir: str | None = No
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
             os.cpu_count() or 1)
         count = min(len(missing), workers or cores)
+        from symalr.child_process import die_with_parent
+
         with concurrent.futures.ProcessPoolExecutor(
-                count, mp_context=multiprocessing.get_context("spawn")) as pool:
+                count, mp_context=multiprocessing.get_context("spawn"),
+                initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             futures = [pool.submit(_compute_baseline, n, w, data_dir, device, epochs)
                        for n, w in missing]
             for future in concurrent.futures.as_completed(futures):

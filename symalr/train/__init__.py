@@ -1,4 +1,4 @@
-"""Training and fitness (SPEC §6, §10): data, models, trainer, Algorithm 1 for torch and TF.
+"""Training and fitness (see docs/fitness.md): data, models, trainer, Algorithm 1 for torch and TF.
 
 Importing this package loads neither torch nor TensorFlow; the submodules that need them
 (``models``, ``trainer``, ``fitness``, ``keras_models``, ``tf_fitness``, ``generated``'s

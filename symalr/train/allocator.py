@@ -1,4 +1,4 @@
-"""Keep glibc malloc from returning training buffers to the OS every step (SPEC §10).
+"""Keep glibc malloc from returning training buffers to the OS every step (see docs/decisions.md).
 
 Measured on the 2-core machines (benchmarks/README.md): a ``mnist_cnn`` epoch (10,600 images,
 batch 1,000, channels-last, eager) took ~11-14 s with glibc's default malloc, ~7-10 s of it

@@ -1,4 +1,4 @@
-"""The fitness configuration (SPEC §6, §7): one frozen value, presets, JSON round trip.
+"""The fitness configuration (see docs/fitness.md): one frozen value, presets, JSON round trip.
 
 Imports nothing heavy: the evolve layer builds and stores configs without loading torch.
 """

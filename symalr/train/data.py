@@ -12,7 +12,7 @@ the folder being checked):
   files are identified by the MD5 sums their publisher lists, since no SHA-256 list of the
   extracted files is published (the tarball itself is checked by SHA-256).
 
-Lookup order (SPEC §6), first verified copy wins:
+Lookup order (see docs/fitness.md), first verified copy wins:
 
 1. the explicit ``data_dir`` argument (``--data-dir``), else ``$SYMALR_DATA_DIR``: the data
    set's sub-folder (``fashion-mnist/``, ``cifar-10-batches-py/`` or the tarball), or the

@@ -1,4 +1,4 @@
-"""Preprocessed, split data: the arrays that training sees (SPEC §6, §8).
+"""Preprocessed, split data: the arrays that training sees (see docs/fitness.md).
 
 Preprocessing: pixels scaled to [0, 1] (float32), then the per-pixel mean of the *training
 portion* subtracted from every split alike.
@@ -37,7 +37,7 @@ class FitnessData:
 
 @dataclass(frozen=True)
 class BenchmarkData:
-    """SPEC §8's data: train and validation from the official training images, the official
+    """The benchmark protocol's data (docs/benchmark.md): train and validation from the official training images, the official
     test set untouched."""
 
     train: Split

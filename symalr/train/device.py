@@ -1,4 +1,4 @@
-"""Where training runs: ``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (SPEC §6, §10).
+"""Where training runs: ``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (see docs/fitness.md).
 
 :func:`resolve_device` turns a configured name into a concrete torch device string once, with
 one clear :class:`~symalr.errors.ConfigError` for a name torch does not know or a GPU that is

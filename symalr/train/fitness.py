@@ -1,5 +1,5 @@
 """Fitness with the torch backend: Algorithm 1 (:mod:`symalr.train.algorithm`) training the
-paper's torch models with a torch optimizer (SPEC §6).
+paper's torch models with a torch optimizer (see docs/fitness.md).
 
 :func:`evaluate_factory` takes any optimizer factory (``torch.optim.Adam`` for tests and
 benchmarks); :func:`spec_factory` makes the factory of the very class ``symalr export`` emits

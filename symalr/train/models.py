@@ -1,4 +1,4 @@
-"""The torch models that fitness and benchmarks train (SPEC §6).
+"""The torch models that fitness and benchmarks train (see docs/fitness.md).
 
 Two paper models, layer for layer as the Keras examples the paper used, and small proxies for
 CPU-sized presets:

@@ -1,4 +1,4 @@
-"""Train K copies of one network at once as one batched model (SPEC §6-8, §10).
+"""Train K copies of one network at once as one batched model (see docs/fitness.md).
 
 :func:`train_stacked` is :func:`symalr.train.trainer.train` for K *members* at once. Each
 member has its own initial weights, training data (same size for all), shuffling generator,

@@ -1,4 +1,4 @@
-"""Algorithm 1 for many candidates at once with stacked training (SPEC §6, §10).
+"""Algorithm 1 for many candidates at once with stacked training (see docs/fitness.md).
 
 :func:`evaluate_specs_stacked` scores a list of specs under one fitness configuration: for each
 evaluation ``k`` the candidates still in the running (not rejected, not failed, not below

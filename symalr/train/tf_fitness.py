@@ -10,7 +10,7 @@ deadline is checked after every batch. Dropout and shuffling draw from Keras' gl
 set from ``config.seed`` for each evaluation.
 
 Selected with ``FitnessConfig(backend="tf")``. XLA only pays on an accelerator; on the 2-core
-CPUs the torch backend is faster (SPEC §10).
+CPUs the torch backend is faster (see docs/decisions.md).
 """
 
 from __future__ import annotations

@@ -45,23 +45,12 @@ class InlineExecutor(Executor):
 # ----------------------------------------------------------------------------- process pool
 
 
-def _die_with_parent() -> None:
-    """Linux: have the kernel kill this worker when the main process dies (even by SIGKILL)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def _worker_main(conn: Connection, parent: int) -> None:
     """A pool worker: evaluate jobs received on ``conn`` until it closes or sends None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's business
-    _die_with_parent()
-    if os.getppid() != parent:  # the parent died before the death signal was armed
-        return
+    from symalr.child_process import die_with_parent
+
+    die_with_parent(parent)
     from symalr.train.allocator import configure_allocator
 
     configure_allocator()
