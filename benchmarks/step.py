@@ -1,4 +1,4 @@
-"""Optimizer step benchmark (SPEC §10): the classes ``symalr export`` emits against
+"""Optimizer step benchmark (results: benchmarks/README.md): the classes ``symalr export`` emits against
 ``torch.optim.Adam``, under glibc's default malloc and under the malloc setting symalr's trainer
 uses.
 

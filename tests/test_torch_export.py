@@ -1,4 +1,4 @@
-"""Generated torch modules (symalr.render.torch_module.torch_source, SPEC §5).
+"""Generated torch modules (symalr.render.torch_module.torch_source, see docs/code-generation.md).
 
 One table (the catalog) drives the numerical suite: every path of every catalog optimizer
 (per-tensor, foreach, compiled, the TorchScript function) against the NumPy reference stepper

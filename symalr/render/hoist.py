@@ -1,4 +1,4 @@
-"""Hoisting: name the scalar sub-expressions of a spec (SPEC §5, torch backend).
+"""Hoisting: name the scalar sub-expressions of a spec (torch backend; see docs/code-generation.md).
 
 Every sub-expression that depends only on hyperparameters, the group learning rate and the
 step ``t`` moves out of the per-element work: it becomes a named scalar (``_s0``, ...),
