@@ -164,14 +164,9 @@ class Runner:
         if self.progress is not None:
             self.progress.step_begins(generation, len(jobs))
         for outcome in self.executor.run(list(jobs.values()), self._lost):
-            scope, fitness_key, fingerprint = outcome.job.key
-            r = outcome.result
-            self.store.add_evaluation(EvaluationRow(
-                scope, fitness_key, fingerprint, self.config.fitness.seed,
-                origins[outcome.job.key], r.fitness, r.accuracies, r.epochs, r.error,
-                r.rejected, outcome.attempts, r.seconds, outcome.worker, 1, dict(r.details)))
+            self._record(outcome, origins[outcome.job.key], 1)
             if self.progress is not None:
-                self.progress.evaluated(r)
+                self.progress.evaluated(outcome.result)
 
         rows = [self._assemble(state, population, rng_state, generation, started)
                 for state, population, rng_state in built]
@@ -234,17 +229,21 @@ class Runner:
             if self.progress is not None:
                 self.progress.stage_begins(k, len(jobs))
             for outcome in self.executor.run(list(jobs.values()), self._lost):
-                scope, fitness_key, fingerprint = outcome.job.key
-                r = outcome.result
-                self.store.add_evaluation(EvaluationRow(
-                    scope, fitness_key, fingerprint, self.config.fitness.seed,
-                    origins[outcome.job.key], r.fitness, r.accuracies, r.epochs, r.error,
-                    r.rejected, outcome.attempts, r.seconds, outcome.worker, k, dict(r.details)))
+                self._record(outcome, origins[outcome.job.key], k)
                 if self.progress is not None:
-                    self.progress.evaluated(r)
+                    self.progress.evaluated(outcome.result)
             if self.progress is not None and jobs:
                 self.progress.stage_done(k, generation, self.store.evaluations_with_key(
                     self.config.fitness_key(k)))
+
+    def _record(self, outcome, origin, stage: int) -> None:
+        """Store one finished evaluation of funnel ``stage`` for the individual at ``origin``."""
+        scope, fitness_key, fingerprint = outcome.job.key
+        r = outcome.result
+        self.store.add_evaluation(EvaluationRow(
+            scope, fitness_key, fingerprint, self.config.fitness.seed, origin, r.fitness,
+            r.accuracies, r.epochs, r.error, r.rejected, outcome.attempts, r.seconds,
+            outcome.worker, stage, dict(r.details)))
 
     def _lost(self, job: Job, attempt: int, reason: str, worker: str) -> None:
         scope, fitness_key, fingerprint = job.key
