@@ -91,13 +91,15 @@ def seeds_of(store: Store, run_ids: set[int]) -> dict[str, str]:
     return seed_fingerprints(names) if names else {}
 
 
-def best_latex(best: list[IndividualRow], store: Store) -> str:
+def best_latex(best: list[IndividualRow], store: Store,
+               seeds: dict[str, str] | None = None) -> str:
     """The LaTeX of each ranked optimizer, with comment lines naming it and what the search
     measured of it (funnel stage, fitness, step multiplier, sensitivity, speed)."""
     from symalr.evolve.query import search_summary
     from symalr.render.latex import update_rule_latex
 
-    seeds = seeds_of(store, {row.run_id for row in best})
+    if seeds is None:
+        seeds = seeds_of(store, {row.run_id for row in best})
     blocks = []
     for rank, row in enumerate(best, 1):
         spec = individual_spec(row, f"evolved_rank{rank}", store.path, store)
@@ -135,7 +137,8 @@ def write_report(store: Store, run_ids: list[int], out_dir: Path, top: int = 3,
     best = store.best_individuals(max(top, transfer[1] if transfer else 0), run_ids)
     if not best:
         return ""
-    latex = best_latex(best[:top], store)
+    seeds = seeds_of(store, {row.run_id for row in best})  # simplifies each seed: once
+    latex = best_latex(best[:top], store, seeds)
     atomic_write_text(out_dir / "best.tex", latex + "\n")
     spec = individual_spec(best[0], "evolved_rank1", store.path, store)
     atomic_write_text(out_dir / "best_optimizer.py", module_source(spec, "torch"))
@@ -143,7 +146,6 @@ def write_report(store: Store, run_ids: list[int], out_dir: Path, top: int = 3,
         return latex
     from symalr.evolve.transfer import plot_transfer, transfer_table
 
-    seeds = seeds_of(store, {row.run_id for row in best})
     rules = [(f"rank {k}" + (f" (seed {seeds[row.fingerprint]})" if row.fingerprint in seeds
                              else ""),
               individual_spec(row, f"evolved_rank{k}", store.path, store))
