@@ -23,7 +23,7 @@ from symalr.sge import DEFAULT_MAX_DEPTH, map_genotype, random_population
 from symalr.spec import OptimizerSpec
 
 #: Shipped grammars and the seed their random sample is drawn with.
-GRAMMAR_SEEDS = {"alr": 31, "alr-grad": 32}
+GRAMMAR_SEEDS = {"alr": 31, "alr-grad": 32, "alr-blocks": 33}
 
 #: The individuals the heavier checks use besides the catalog: of each grammar's sample
 #: (``random_specs(grammar, 50)``), the two with the most states among those that read the

@@ -55,7 +55,10 @@ pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"),
 PER_GRAMMAR = 50
 SHAPES = [(3,), (2, 3), ()]
 GRAD_SCALE = {"ades-eq8": 0.1}  # Eq. 8 is chaotic for larger gradients (tests/test_torch_export.py)
-EVERY = [*catalog.NAMES, *(f"{g}#{k}" for g in ("alr", "alr-grad") for k in range(PER_GRAMMAR))]
+#: alr-blocks individuals are ALR expressions too; a smaller sample checks its block shapes.
+PER_BLOCKS_GRAMMAR = 20
+EVERY = [*catalog.NAMES, *(f"{g}#{k}" for g in ("alr", "alr-grad") for k in range(PER_GRAMMAR)),
+         *(f"alr-blocks#{k}" for k in range(PER_BLOCKS_GRAMMAR))]
 HEAVY = [*catalog.NAMES, *(f"{g}#{k}" for g, k in SHOWCASE_INDIVIDUALS)]
 
 

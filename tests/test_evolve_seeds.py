@@ -37,7 +37,7 @@ def test_every_catalog_optimizer_has_a_seed():
     assert set(NAMES) == set(catalog.NAMES)
 
 
-@pytest.mark.parametrize("grammar_name", [DEFAULT_GRAMMAR, "alr-grad"])
+@pytest.mark.parametrize("grammar_name", [DEFAULT_GRAMMAR, "alr-grad", "alr-blocks"])
 @pytest.mark.parametrize("name", NAMES)
 def test_seed_matches_its_namesake_where_exact(grammar_name, name):
     spec = _seed_spec(load_grammar(grammar_name), name)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from symalr import ops
@@ -30,8 +31,8 @@ def alt_texts(grammar: Grammar, nt: str) -> list[str]:
 # --------------------------------------------------------------------------- shipped grammars
 
 
-def test_shipped_grammars_are_the_two_of_the_spec():
-    assert set(shipped_grammars()) == {"alr", "alr-grad"}
+def test_shipped_grammars_are_the_paper_pair_and_the_blocks_grammar():
+    assert set(shipped_grammars()) == {"alr", "alr-grad", "alr-blocks"}
     assert DEFAULT_GRAMMAR == "alr"
 
 
@@ -114,6 +115,45 @@ def test_function_sets_have_ten_choices_with_add_twice_and_a_constant():
 def test_weight_function_gradient_differs_between_grammars():
     assert "grad" not in alt_texts(load_grammar("alr"), "weight_terminal")
     assert alt_texts(load_grammar("alr-grad"), "weight_terminal").count("grad") == 4
+
+
+def test_blocks_grammar_keeps_every_alr_alternative():
+    """alr-blocks only adds alternatives: each alr rule is there with its alternatives, in
+    order, at the front, so every ALR individual is an alr-blocks individual too."""
+    alr, blocks = load_grammar("alr"), load_grammar("alr-blocks")
+    for nt in alr.nonterminals:
+        ours = alt_texts(blocks, nt)
+        assert ours[: len(alt_texts(alr, nt))] == alt_texts(alr, nt), nt
+    for f in ("x", "y", "z", "weight"):
+        assert alt_texts(blocks, f"{f}_expr")[2:] == [f"<{f}_block>"] * 2
+
+
+def test_blocks_grammar_blocks_are_the_documented_shapes():
+    g = load_grammar("alr-blocks")
+    for f, s in (("x", "x"), ("y", "y"), ("z", "z")):
+        assert alt_texts(g, f"{f}_block") == [
+            f"multiply ( <{f}_const> , subtract ( {s} , <{f}_source> ) )",
+            f"subtract ( {s} , <{f}_source> )",
+        ]
+        assert alt_texts(g, f"{f}_source")[-1] == f"<{f}_expr>"
+    assert alt_texts(g, "weight_block") == ["multiply ( <weight_const> , <weight_direction> )"]
+    assert alt_texts(g, "weight_state") == ["x", "y", "z"]
+    weight_rules = [alt for nt in g.nonterminals if nt.startswith("weight")
+                    for alt in alt_texts(g, nt)]
+    assert not any("grad" in alt.split() for alt in weight_rules)  # as in alr
+
+
+def test_alr_phenotypes_parse_in_the_blocks_grammar():
+    from symalr.sge.initialise import random_genotype
+    from symalr.sge.inverse import parse_phenotype
+    from symalr.sge.mapping import map_genotype
+
+    alr, blocks = load_grammar("alr"), load_grammar("alr-blocks")
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        _, tree = map_genotype(alr, random_genotype(alr, rng, 12, 4), 12)
+        _, again = map_genotype(blocks, parse_phenotype(blocks, tree.text(), 17), 17)
+        assert again.text() == tree.text()
 
 
 def test_shipped_grammars_analysis_by_hand():
