@@ -24,6 +24,14 @@ def test_paper_preset_is_table_1():
     assert (f.model, f.dataset, f.splits) == ("mnist_cnn", "fashion-mnist", (53000, 3500, 3500))
     assert (f.n_evaluations, f.batch_size, f.max_epochs, f.patience) == (5, 1000, 100, 5)
     assert f.min_accuracy == 0.8
+    assert c.grammar == "alr" and c.seed_with == ()
+
+
+@pytest.mark.parametrize("preset", ["default", "cpu-long", "gpu", "cluster"])
+def test_discovery_presets_search_the_blocks_grammar_from_scratch(preset):
+    c = resolve_config(preset=preset)
+    assert c.grammar == "alr-blocks" and c.search.kind == "tasks"
+    assert not c.seed_with  # warm starts are opt-in (--seed-with)
 
 
 def test_default_preset_is_cpu_sized_and_seeds_fitness():
