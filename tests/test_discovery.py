@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -141,6 +142,24 @@ def test_show_and_export_state_the_search_measures(funnel_reference, tmp_path):
     out = subprocess.run([sys.executable, "-m", "symalr.cli", "export",
                           f"{funnel_reference}#1"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "sensitivity" in out.stdout and "speed" in out.stdout
+
+
+def test_discovery_tables_count_what_the_database_holds(funnel_reference):
+    """benchmarks/discovery_tables.py (the tables of benchmarks/discovery.md) reads a search."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "discovery_tables.py"
+    out = subprocess.run([sys.executable, str(script), str(funnel_reference)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    with Store.open(funnel_reference, readonly=True) as store:
+        sources = dict(store.query("SELECT source, COUNT(*) FROM individuals GROUP BY source"))
+        stage1 = store.query("SELECT COUNT(*) FROM evaluations WHERE stage = 1")[0][0]
+    total, trained = sum(sources.values()), sources.get("trained", 0)
+    row = next(line for line in out.stdout.splitlines()
+               if line.startswith("| 5 | ") and "%" in line)
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1:3] == [str(total), str(trained)]
+    assert cells[6] == f"{1 - trained / total:.1%}"
+    assert f"({stage1}) |" in out.stdout  # the curve covers every stage-1 training
 
 
 # ---------------------------------------------------------------------------- measures
