@@ -54,7 +54,13 @@ def write_csv(curves: Curves, path: Path) -> None:
     atomic_write_text(path, f.getvalue())
 
 
-def plot_fitness(curves: Curves, path: Path, title: str = "") -> None:
+#: The y-axis of the fitness plot, by ``search.kind``.
+FITNESS_AXIS = {"algorithm1": "fitness (accuracy)",
+                "tasks": "stage-1 fitness (1.0 = tuned Adam)"}
+
+
+def plot_fitness(curves: Curves, path: Path, title: str = "",
+                 ylabel: str = FITNESS_AXIS["algorithm1"]) -> None:
     """Figure 2 style: best and mean fitness over generations, mean over runs +- one SD."""
     import matplotlib
 
@@ -69,7 +75,7 @@ def plot_fitness(curves: Curves, path: Path, title: str = "") -> None:
         ax.plot(x, mu, color=color, label=label)
         ax.fill_between(x, mu - sd, mu + sd, color=color, alpha=0.2, linewidth=0)
     ax.set_xlabel("generation")
-    ax.set_ylabel("fitness (accuracy)")
+    ax.set_ylabel(ylabel)
     runs = curves.best.shape[0]
     ax.set_title(title or f"fitness over generations (mean ± SD over {runs} run(s))")
     ax.set_ylim(bottom=0.0)
@@ -133,7 +139,10 @@ def write_report(store: Store, run_ids: list[int], out_dir: Path, top: int = 3,
     curves = fitness_curves(store, run_ids)
     if curves.generations.size:
         write_csv(curves, out_dir / "fitness.csv")
-        plot_fitness(curves, out_dir / "fitness.png")
+        kinds = {run.config.get("search", {}).get("kind", "algorithm1")
+                 for run in store.runs() if run.run_id in set(run_ids)}
+        axis = FITNESS_AXIS.get(kinds.pop(), "fitness") if len(kinds) == 1 else "fitness"
+        plot_fitness(curves, out_dir / "fitness.png", ylabel=axis)
     best = store.best_individuals(max(top, transfer[1] if transfer else 0), run_ids)
     if not best:
         return ""
