@@ -203,8 +203,11 @@ def test_worker_errors_reach_the_main_process(tmp_path, monkeypatch):
 
 
 def test_stuck_evaluation_times_out_and_the_pool_goes_on():
+    # over a million steps: no machine finishes it within the timeout (2,000 epochs of the tiny
+    # split did, on a quiet fast VM)
     long = to_dict(resolve_config(flags=tiny_settings(**{
-        "fitness.max_epochs": 2000, "fitness.patience": "none"})).fitness)
+        "fitness.max_epochs": 10_000, "fitness.patience": "none",
+        "fitness.splits": [6000, 300, 300]})).fitness)
     short = to_dict(resolve_config(flags=tiny_settings()).fitness)
     with LocalPool(workers=1, timeout_s=25.0) as pool:  # a new worker's first job loads data
         (stuck,) = pool.run([Job("a", spec_json(catalog.get("sgd")), long)])

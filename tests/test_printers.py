@@ -191,7 +191,9 @@ def test_numpy_printer_matches_reference_evaluator():
 
 def test_jax_printer_matches_reference_evaluator():
     """Same expressions as the NumPy test, evaluated by jax.numpy on float32 arrays: the
-    result stays float32 (Python literals do not upcast) and agrees with the reference."""
+    result stays float32 (Python literals do not upcast) and agrees with the reference within
+    1e-5 relative, the export suites' bound: XLA's float32 pow differs from NumPy's in the last
+    bits, and nested powers amplify that (2.1e-6 seen with jax 0.10.2)."""
     import jax.numpy as jnp  # jax is in the `all` extra CI installs
     rng = np.random.default_rng(0)
     ev = Evaluator(np.float32)
@@ -207,7 +209,7 @@ def test_jax_printer_matches_reference_evaluator():
         assert got.dtype == np.float32, e
         got = np.broadcast_to(np.asarray(got), (64,))
         np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=str(e))
-        np.testing.assert_allclose(got, want, rtol=2e-6, atol=0, equal_nan=True, err_msg=str(e))
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=0, equal_nan=True, err_msg=str(e))
         checked += 1
     assert checked > 200
 

@@ -4,11 +4,16 @@ as they were).
 
 The expected values were computed with the same calls at commit a746251, the last commit before
 ``symalr.tasks``: a small Algorithm-1 fitness of the catalog's Adam on ``mnist_cnn`` and one
-one-epoch benchmark trial of Sign. Both are exact float comparisons: the data split, the
-initial weights, the shuffling and the arithmetic must all be unchanged.
+one-epoch benchmark trial of Sign. Accuracies and training losses are exact float comparisons:
+the data split, the initial weights, the shuffling and the arithmetic must all be unchanged.
+The test loss is a float32 sum over 10,000 images in batches of 1,000, whose summation order
+follows the CPU's kernels (it differed in the 8th digit between two VMs): it is compared to
+1e-7 relative.
 """
 
 from __future__ import annotations
+
+import pytest
 
 from symalr import catalog
 from symalr.bench import trials
@@ -36,4 +41,4 @@ def test_benchmark_trial_is_unchanged():
     assert [round(e["loss"], 10) for e in training.curve] == [round(2.3068313598632812, 10)]
     assert training.curve[0]["val_loss"] == 2.162290242513021
     assert test_accuracy == 0.4519
-    assert test_loss == 2.1613207275390627
+    assert test_loss == pytest.approx(2.1613207275390627, rel=1e-7, abs=0)
