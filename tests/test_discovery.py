@@ -144,6 +144,14 @@ def test_show_and_export_state_the_search_measures(funnel_reference, tmp_path):
     assert out.returncode == 0 and "sensitivity" in out.stdout and "speed" in out.stdout
 
 
+def test_report_plot_names_the_task_fitness(funnel_reference):
+    from symalr.evolve.report import FITNESS_AXIS, fitness_axis
+
+    with Store.open(funnel_reference, readonly=True) as store:
+        ids = [run.run_id for run in store.runs()]
+        assert fitness_axis(store, ids) == FITNESS_AXIS["tasks"]
+
+
 def test_discovery_tables_count_what_the_database_holds(funnel_reference):
     """benchmarks/discovery_tables.py (the tables of benchmarks/discovery.md) reads a search."""
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "discovery_tables.py"

@@ -59,6 +59,14 @@ FITNESS_AXIS = {"algorithm1": "fitness (accuracy)",
                 "tasks": "stage-1 fitness (1.0 = tuned Adam)"}
 
 
+def fitness_axis(store: Store, run_ids: list[int]) -> str:
+    """The fitness plot's y-axis label for runs ``run_ids`` (plain "fitness" if they mix
+    search kinds)."""
+    kinds = {run.config.get("search", {}).get("kind", "algorithm1")
+             for run in store.runs() if run.run_id in set(run_ids)}
+    return FITNESS_AXIS.get(kinds.pop(), "fitness") if len(kinds) == 1 else "fitness"
+
+
 def plot_fitness(curves: Curves, path: Path, title: str = "",
                  ylabel: str = FITNESS_AXIS["algorithm1"]) -> None:
     """Figure 2 style: best and mean fitness over generations, mean over runs +- one SD."""
@@ -139,10 +147,7 @@ def write_report(store: Store, run_ids: list[int], out_dir: Path, top: int = 3,
     curves = fitness_curves(store, run_ids)
     if curves.generations.size:
         write_csv(curves, out_dir / "fitness.csv")
-        kinds = {run.config.get("search", {}).get("kind", "algorithm1")
-                 for run in store.runs() if run.run_id in set(run_ids)}
-        axis = FITNESS_AXIS.get(kinds.pop(), "fitness") if len(kinds) == 1 else "fitness"
-        plot_fitness(curves, out_dir / "fitness.png", ylabel=axis)
+        plot_fitness(curves, out_dir / "fitness.png", ylabel=fitness_axis(store, run_ids))
     best = store.best_individuals(max(top, transfer[1] if transfer else 0), run_ids)
     if not best:
         return ""
