@@ -7,7 +7,7 @@ TOML files of the same shape shipped in ``symalr/evolve/presets/``. Shape::
     preset = "default"        # the base preset
     runs = 3                  # independent runs (paper: 9)
     seed = 0                  # run k's SGE generator: SeedSequence([seed, k])
-    grammar = "alr"           # shipped name or a .bnf path
+    grammar = "alr-blocks"    # shipped name (alr, alr-grad, alr-blocks) or a .bnf path
     seed_with = ["momentum"]  # catalog optimizers put into every initial population
     share_cache = true        # one fitness cache for all runs of the database
 
