@@ -139,9 +139,11 @@ def test_show_and_export_state_the_search_measures(funnel_reference, tmp_path):
     show = subprocess.run([sys.executable, "-m", "symalr.cli", "show", str(funnel_reference)],
                           capture_output=True, text=True, timeout=120)
     assert show.returncode == 0 and "sensitivity" in show.stdout and "speed" in show.stdout
+    assert "start-up burst" in show.stdout
     out = subprocess.run([sys.executable, "-m", "symalr.cli", "export",
                           f"{funnel_reference}#1"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "sensitivity" in out.stdout and "speed" in out.stdout
+    assert "start-up burst" in " ".join(out.stdout.split())  # the docstring wraps lines
 
 
 def test_report_plot_names_the_task_fitness(funnel_reference):

@@ -66,6 +66,8 @@ def summary(store, top: int = 5) -> str:
     best = store.best_individuals(top)
     if best:
         from symalr.evolve.query import search_summary
+        from symalr.spec import spec_loads
+        from symalr.startup import describe_startup
 
         lines.append("best:")
         for rank, row in enumerate(best, 1):
@@ -74,6 +76,7 @@ def summary(store, top: int = 5) -> str:
             measured = search_summary(store.evaluations_of(row.fingerprint))
             if measured:
                 lines.append(f"     {measured}")
+            lines.append(f"     {describe_startup(spec_loads(row.spec, str(store.path)))}")
     return "\n".join(lines)
 
 

@@ -41,7 +41,7 @@ def search_summary(evaluations) -> str:
 def individual_spec(row: IndividualRow, name: str, db_path: Path,
                     store: Store | None = None) -> OptimizerSpec:
     """The stored simplified spec of ``row``, renamed ``name``, with its provenance and what
-    the search measured as doc. With ``store``, the step multiplier the search chose at the
+    the search measured, and its start-up burst (:mod:`symalr.startup`), as doc. With ``store``, the step multiplier the search chose at the
     deepest stage the rule reached becomes its exported step scale
     (:meth:`~symalr.spec.OptimizerSpec.with_step_scale`)."""
     spec = spec_loads(row.spec, f"{db_path}:run {row.run_id}:generation {row.generation}")
@@ -50,7 +50,10 @@ def individual_spec(row: IndividualRow, name: str, db_path: Path,
     doc = (f"Evolved by symalr: {Path(db_path).name}, run {row.run_id}, generation "
            f"{row.generation}, individual {row.position}; fitness {row.fitness:.4f}"
            + (f"; {measured}" if measured else "") + f". Phenotype: {row.phenotype}")
-    spec = dataclasses.replace(spec, name=name, doc=doc[:4000])
+    from symalr.startup import describe_startup
+
+    doc = f"{doc[:3800]} Measured on the reference: {describe_startup(spec)}."
+    spec = dataclasses.replace(spec, name=name, doc=doc)
     if evaluations and evaluations[-1].details:
         spec = spec.with_step_scale(float(evaluations[-1].details.get("multiplier", 1.0)))
     return spec

@@ -108,9 +108,11 @@ def seeds_of(store: Store, run_ids: set[int]) -> dict[str, str]:
 def best_latex(best: list[IndividualRow], store: Store,
                seeds: dict[str, str] | None = None) -> str:
     """The LaTeX of each ranked optimizer, with comment lines naming it and what the search
-    measured of it (funnel stage, fitness, step multiplier, sensitivity, speed)."""
+    measured of it (funnel stage, fitness, step multiplier, sensitivity, speed) and its
+    start-up burst (:mod:`symalr.startup`)."""
     from symalr.evolve.query import search_summary
     from symalr.render.latex import update_rule_latex
+    from symalr.startup import describe_startup
 
     if seeds is None:
         seeds = seeds_of(store, {row.run_id for row in best})
@@ -126,6 +128,7 @@ def best_latex(best: list[IndividualRow], store: Store,
             + (f"% the seed {seed!r} unchanged: the search handed back a rule it was given\n"
                if seed else "")
             + (f"% {measured}\n" if measured else "")
+            + f"% {describe_startup(spec)}\n"
             + (f"% {values}\n" if values else "")
             + update_rule_latex(spec)
         )
