@@ -15,7 +15,8 @@ The measure (docs/discovery.md), deterministic and independent of the step scale
 zero state, with gradients that have a constant mean (magnitude ``SIGNAL``, a fixed random sign
 per coordinate) plus independent noise of the same size — a descent direction that persists,
 as in training. SGD and sign updates score about 1.0, momentum less (its steps grow), the
-catalog's bias-corrected Adam 1.4, its RMSprop (``rho = 0.9``, no correction) 3.1. ``None`` when the rule's steps are not finite or never move.
+catalog's bias-corrected Adam 1.4, its RMSprop (``rho = 0.9``, no correction) 3.1. ``None``
+when the rule's steps are not finite or never move.
 """
 
 from __future__ import annotations

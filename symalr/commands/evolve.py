@@ -40,7 +40,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--generations", type=int, help="generations after the initial one")
     p.add_argument("--population", type=int, help="population size")
     p.add_argument("--seed", type=int, help="experiment seed")
-    p.add_argument("--grammar", metavar="NAME|FILE", help="grammar: a shipped name (alr, alr-grad, alr-blocks) or a .bnf file (default: the preset's; alr-blocks for the default preset, alr for paper)")
+    p.add_argument("--grammar", metavar="NAME|FILE",
+                   help="grammar: a shipped name (alr, alr-grad, alr-blocks) or a .bnf file "
+                   "(default: the preset's; alr-blocks for default, alr for paper)")
     p.add_argument("--task", action="append", metavar="NAME", dest="tasks",
                    help="search on this task (repeatable): a built-in task (symalr tasks) or "
                    "module:function / file.py:function returning a symalr.tasks.Task; sets "

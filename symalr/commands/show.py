@@ -65,9 +65,7 @@ def summary(store, top: int = 5) -> str:
         f"kept, {lost} lost attempt(s) retried")
     best = store.best_individuals(top)
     if best:
-        from symalr.evolve.query import search_summary
-        from symalr.spec import spec_loads
-        from symalr.startup import describe_startup
+        from symalr.evolve.query import search_summary, startup_phrase
 
         lines.append("best:")
         for rank, row in enumerate(best, 1):
@@ -76,7 +74,7 @@ def summary(store, top: int = 5) -> str:
             measured = search_summary(store.evaluations_of(row.fingerprint))
             if measured:
                 lines.append(f"     {measured}")
-            lines.append(f"     {describe_startup(spec_loads(row.spec, str(store.path)))}")
+            lines.append(f"     {startup_phrase(row.spec, str(store.path))}")
     return "\n".join(lines)
 
 

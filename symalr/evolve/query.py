@@ -10,6 +10,7 @@ first (ties: the earlier individual; :meth:`symalr.evolve.store.Store.best_indiv
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 
 from symalr.errors import StoreError
@@ -38,11 +39,22 @@ def search_summary(evaluations) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=256)
+def startup_phrase(spec_text: str, where: str = "<stored spec>") -> str:
+    """:func:`symalr.startup.describe_startup` of a stored spec, by its stored text (``where``
+    names it in a load error): the report, ``show`` and exports ask for a ranked rule's
+    several times; it is measured once."""
+    from symalr.startup import describe_startup
+
+    return describe_startup(spec_loads(spec_text, where))
+
+
 def individual_spec(row: IndividualRow, name: str, db_path: Path,
                     store: Store | None = None) -> OptimizerSpec:
-    """The stored simplified spec of ``row``, renamed ``name``, with its provenance and what
-    the search measured, and its start-up burst (:mod:`symalr.startup`), as doc. With ``store``, the step multiplier the search chose at the
-    deepest stage the rule reached becomes its exported step scale
+    """The stored simplified spec of ``row``, renamed ``name``, with its provenance, what the
+    search measured and its start-up burst (:func:`startup_phrase`) as doc. With ``store``,
+    the step multiplier the search chose at the deepest stage the rule reached becomes its
+    exported step scale
     (:meth:`~symalr.spec.OptimizerSpec.with_step_scale`)."""
     spec = spec_loads(row.spec, f"{db_path}:run {row.run_id}:generation {row.generation}")
     evaluations = store.evaluations_of(row.fingerprint) if store is not None else []
@@ -50,9 +62,7 @@ def individual_spec(row: IndividualRow, name: str, db_path: Path,
     doc = (f"Evolved by symalr: {Path(db_path).name}, run {row.run_id}, generation "
            f"{row.generation}, individual {row.position}; fitness {row.fitness:.4f}"
            + (f"; {measured}" if measured else "") + f". Phenotype: {row.phenotype}")
-    from symalr.startup import describe_startup
-
-    doc = f"{doc[:3800]} Measured on the reference: {describe_startup(spec)}."
+    doc = f"{doc[:3800]} Measured on the reference: {startup_phrase(row.spec)}."
     spec = dataclasses.replace(spec, name=name, doc=doc)
     if evaluations and evaluations[-1].details:
         spec = spec.with_step_scale(float(evaluations[-1].details.get("multiplier", 1.0)))

@@ -62,8 +62,9 @@ FITNESS_AXIS = {"algorithm1": "fitness (accuracy)",
 def fitness_axis(store: Store, run_ids: list[int]) -> str:
     """The fitness plot's y-axis label for runs ``run_ids`` (plain "fitness" if they mix
     search kinds)."""
+    wanted = set(run_ids)
     kinds = {run.config.get("search", {}).get("kind", "algorithm1")
-             for run in store.runs() if run.run_id in set(run_ids)}
+             for run in store.runs() if run.run_id in wanted}
     return FITNESS_AXIS.get(kinds.pop(), "fitness") if len(kinds) == 1 else "fitness"
 
 
@@ -109,10 +110,9 @@ def best_latex(best: list[IndividualRow], store: Store,
                seeds: dict[str, str] | None = None) -> str:
     """The LaTeX of each ranked optimizer, with comment lines naming it and what the search
     measured of it (funnel stage, fitness, step multiplier, sensitivity, speed) and its
-    start-up burst (:mod:`symalr.startup`)."""
-    from symalr.evolve.query import search_summary
+    start-up burst (:func:`~symalr.evolve.query.startup_phrase`)."""
+    from symalr.evolve.query import search_summary, startup_phrase
     from symalr.render.latex import update_rule_latex
-    from symalr.startup import describe_startup
 
     if seeds is None:
         seeds = seeds_of(store, {row.run_id for row in best})
@@ -128,7 +128,7 @@ def best_latex(best: list[IndividualRow], store: Store,
             + (f"% the seed {seed!r} unchanged: the search handed back a rule it was given\n"
                if seed else "")
             + (f"% {measured}\n" if measured else "")
-            + f"% {describe_startup(spec)}\n"
+            + f"% {startup_phrase(row.spec)}\n"
             + (f"% {values}\n" if values else "")
             + update_rule_latex(spec)
         )

@@ -3,7 +3,8 @@
 Public API::
 
     parse_grammar(text, file="<grammar>") -> Grammar   # raises GrammarError(file, line, col)
-    load_grammar(name_or_path) -> Grammar              # shipped name ("alr", "alr-grad", "alr-blocks") or path
+    load_grammar(name_or_path) -> Grammar              # shipped name (alr, alr-grad,
+                                                       # alr-blocks) or path
     summarize(grammar) -> str
     DEFAULT_GRAMMAR = "alr"
 
