@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -39,14 +37,6 @@ def _report_dir(arg: str) -> tuple[Path, Path]:
     return db, db.parent / f"report-{db.stem}"
 
 
-def _config(con: sqlite3.Connection):
-    from symalr.evolve.config import build_config
-
-    (text,) = con.execute("select config from runs order by run_id limit 1").fetchone()
-    data = json.loads(text)
-    return data, build_config(data, "database")
-
-
 def _held_out(report: Path) -> dict[tuple[str, str], float]:
     path = report / "transfer.csv"
     if not path.exists():
@@ -57,18 +47,20 @@ def _held_out(report: Path) -> dict[tuple[str, str], float]:
 
 def summarise(db: Path, report: Path) -> dict:
     """The numbers of one search (see the module docstring)."""
+    from symalr.evolve.config import build_config
     from symalr.evolve.funnel import gate
     from symalr.evolve.store import Store
 
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    data, config = _config(con)
-    store = Store.open(db, readonly=True)
-    best = store.best_individuals(1)[0]
-    stage, fitness = con.execute(
-        "select stage, fitness from evaluations where fingerprint = ? and rejected = 0 "
-        "order by stage desc limit 1", (best.fingerprint,)).fetchone()
-    stage1 = [f for (f,) in con.execute(
-        "select fitness from evaluations where stage = 1 and rejected = 0 order by eval_id")]
+    with Store.open(db, readonly=True) as store:
+        data = store.runs()[0].config
+        config = build_config(data, str(db))
+        best = store.best_individuals(1)[0]
+        deepest = store.evaluations_of(best.fingerprint)[-1]  # its furthest funnel stage
+        stage1 = [f for (f,) in store.query(
+            "SELECT fitness FROM evaluations WHERE stage = 1 AND rejected = 0 ORDER BY eval_id")]
+        sources = dict(store.query("SELECT source, COUNT(*) FROM individuals GROUP BY source"))
+        stages = store.query("SELECT stage, COUNT(*), SUM(seconds) FROM evaluations "
+                             "WHERE rejected = 0 GROUP BY stage ORDER BY stage")
     running, curve = float("-inf"), []
     for f in stage1:
         running = max(running, f if f == f else float("-inf"))
@@ -76,17 +68,12 @@ def summarise(db: Path, report: Path) -> dict:
     threshold = gate(config, 1)
     first = {name: next((i + 1 for i, v in enumerate(curve) if v > level), None)
              for name, level in (("gate", threshold), ("adam", 1.0))}
-    sources = dict(con.execute("select source, count(*) from individuals group by source"))
-    total = sum(sources.values())
-    trained = sources.get("trained", 0)
-    stages = con.execute("select stage, count(*), sum(seconds) from evaluations "
-                         "where rejected = 0 group by stage order by stage").fetchall()
     return {
-        "seed": data.get("seed"), "grammar": data.get("grammar"), "rule": best.canonical,
-        "stage": stage, "fitness": fitness, "held_out": _held_out(report),
+        "seed": data.get("seed"), "rule": best.canonical, "stage": deepest.stage,
+        "fitness": deepest.fitness, "held_out": _held_out(report),
         "tasks": list(config.search.holdout), "curve": curve, "gate": threshold,
-        "first": first, "sources": sources, "total": total, "trained": trained,
-        "stages": stages,
+        "first": first, "sources": sources, "total": sum(sources.values()),
+        "trained": sources.get("trained", 0), "stages": stages,
     }
 
 
