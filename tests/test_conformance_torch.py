@@ -52,13 +52,12 @@ torch.set_num_threads(2)
 pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"),
               pytest.mark.filterwarnings("ignore:`torch.jit.script.*deprecated:DeprecationWarning")]
 
-PER_GRAMMAR = 50
+#: Random individuals checked per shipped grammar; alr-blocks individuals are ALR expressions
+#: too, so a smaller sample checks its block shapes.
+SAMPLE = {"alr": 50, "alr-grad": 50, "alr-blocks": 20}
 SHAPES = [(3,), (2, 3), ()]
 GRAD_SCALE = {"ades-eq8": 0.1}  # Eq. 8 is chaotic for larger gradients (tests/test_torch_export.py)
-#: alr-blocks individuals are ALR expressions too; a smaller sample checks its block shapes.
-PER_BLOCKS_GRAMMAR = 20
-EVERY = [*catalog.NAMES, *(f"{g}#{k}" for g in ("alr", "alr-grad") for k in range(PER_GRAMMAR)),
-         *(f"alr-blocks#{k}" for k in range(PER_BLOCKS_GRAMMAR))]
+EVERY = [*catalog.NAMES, *(f"{g}#{k}" for g, n in SAMPLE.items() for k in range(n))]
 HEAVY = [*catalog.NAMES, *(f"{g}#{k}" for g, k in SHOWCASE_INDIVIDUALS)]
 
 
@@ -67,7 +66,7 @@ def spec_of(key: str):
     if "#" not in key:
         return catalog.get(key)
     grammar, k = key.split("#")
-    return random_specs(grammar, PER_GRAMMAR)[int(k)][1]
+    return random_specs(grammar, SAMPLE[grammar])[int(k)][1]
 
 
 class Exported:
