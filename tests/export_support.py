@@ -1,6 +1,7 @@
-"""What the export conformance suites share (tests/test_conformance_keras.py,
-tests/test_jax_export.py): seeded random individuals of the shipped grammars, loading a
-generated module from a file, and the comparison with the NumPy reference stepper.
+"""What the export conformance suites share (tests/test_conformance_torch.py,
+tests/test_conformance_keras.py, tests/test_jax_export.py): seeded random individuals of the
+shipped grammars, the probe problems, loading a generated module from a file, and the
+comparison with the NumPy reference stepper.
 
 The comparison is the one tests/test_export_property.py applies: the same NaN and inf
 positions as the float32 reference, finite values within rtol 1e-5 / atol 1e-6 plus the rule's
@@ -44,6 +45,32 @@ def random_specs(grammar_name: str, n: int) -> tuple[tuple[str, OptimizerSpec], 
         raw = pipeline.raw_spec(tree.text(), name=f"{grammar_name}-{k}")
         out.append((f"{grammar_name}#{k}: {tree.text()}", pipeline.simplified(raw)))
     return tuple(out)
+
+
+#: Parameter shapes of the conformance probes (a vector, a matrix, a scalar).
+SHAPES = [(3,), (2, 3), ()]
+#: Gradient scale per catalog rule (0.5 otherwise); Eq. 8 is chaotic for larger gradients.
+GRAD_SCALE = {"ades-eq8": 0.1}
+
+
+def probe(key: str, steps: int, seed: int = 0):
+    """Initial weights and gradients for the export conformance suites: catalog rules get small
+    gradients with a NaN and exact zeros at step 10 (when they run that long); random rules
+    (``grammar#k``) N(0, 1) gradients (sqrt/pow of negatives) with an exact zero in each
+    parameter at steps 1, 3, 5, ... (divide_no_nan's zero branch: states start at 0)."""
+    rng = np.random.default_rng(seed)
+    w0 = [rng.normal(size=s).astype(np.float32) for s in SHAPES]
+    scale = 1.0 if "#" in key else GRAD_SCALE.get(key, 0.5)
+    grads = [[(rng.normal(size=s) * scale).astype(np.float32) for s in SHAPES]
+             for _ in range(steps)]
+    if "#" not in key and steps > 10:
+        grads[10][1][1, 2] = np.nan
+        grads[10][0][:2] = 0.0
+    if "#" in key:
+        for g in grads[::2]:
+            for x in g:
+                x.flat[0] = 0.0
+    return w0, grads
 
 
 def load_module(source: str, name: str, folder: Path):

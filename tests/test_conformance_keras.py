@@ -31,9 +31,11 @@ from symalr.reference import ReferenceStepper, run_reference  # noqa: E402
 from symalr.render.naming import default_class_name  # noqa: E402
 from symalr.render.tf_module import tf_source  # noqa: E402
 from tests.export_support import (  # noqa: E402
+    SHAPES,
     SHOWCASE_INDIVIDUALS,
     check_agrees,
     load_module,
+    probe,
     random_specs,
     references,
 )
@@ -45,8 +47,6 @@ except RuntimeError:
     pass
 
 PER_GRAMMAR = 50
-SHAPES = [(3,), (2, 3), ()]
-GRAD_SCALE = {"ades-eq8": 0.1}  # Eq. 8 is chaotic for larger gradients (tests/test_tf_export.py)
 HEAVY_INDIVIDUALS = SHOWCASE_INDIVIDUALS
 HEAVY = [*catalog.NAMES, *(f"{g}#{k}" for g, k in HEAVY_INDIVIDUALS)]
 XLA_STEPS = 12  # past the catalog probe's NaN at step 10
@@ -66,25 +66,6 @@ def exported_class(key: str, folder):
     name = default_class_name(spec) if "#" not in key else "Evolved"
     stem = "k_" + key.replace("#", "_").replace("-", "_")
     return getattr(load_module(tf_source(spec, class_name=name), stem, folder), name)
-
-
-def probe(key: str, steps: int, seed: int = 0):
-    """Initial weights and gradients: catalog rules get 20 steps of small gradients with a NaN
-    and exact zeros at step 10; random rules N(0, 1) gradients (sqrt/pow of negatives) with
-    an exact zero in each variable at steps 1, 3, 5, ... (divide_no_nan's zero branch)."""
-    rng = np.random.default_rng(seed)
-    w0 = [rng.normal(size=s).astype(np.float32) for s in SHAPES]
-    scale = 1.0 if "#" in key else GRAD_SCALE.get(key, 0.5)
-    grads = [[(rng.normal(size=s) * scale).astype(np.float32) for s in SHAPES]
-             for _ in range(steps)]
-    if "#" not in key and steps > 10:
-        grads[10][1][1, 2] = np.nan
-        grads[10][0][:2] = 0.0
-    if "#" in key:  # exact zeros: divide_no_nan's zero branch (states start at 0)
-        for g in grads[::2]:
-            for x in g:
-                x.flat[0] = 0.0
-    return w0, grads
 
 
 def steps_for(key: str) -> int:

@@ -41,9 +41,11 @@ from symalr.reference import ReferenceStepper  # noqa: E402
 from symalr.render.naming import default_class_name, function_name  # noqa: E402
 from symalr.render.torch_module import torch_source  # noqa: E402
 from tests.export_support import (  # noqa: E402
+    SHAPES,
     SHOWCASE_INDIVIDUALS,
     check_agrees,
     load_module,
+    probe,
     random_specs,
     references,
 )
@@ -55,8 +57,6 @@ pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"),
 #: Random individuals checked per shipped grammar; alr-blocks individuals are ALR expressions
 #: too, so a smaller sample checks its block shapes.
 SAMPLE = {"alr": 50, "alr-grad": 50, "alr-blocks": 20}
-SHAPES = [(3,), (2, 3), ()]
-GRAD_SCALE = {"ades-eq8": 0.1}  # Eq. 8 is chaotic for larger gradients (tests/test_torch_export.py)
 EVERY = [*catalog.NAMES, *(f"{g}#{k}" for g, n in SAMPLE.items() for k in range(n))]
 HEAVY = [*catalog.NAMES, *(f"{g}#{k}" for g, k in SHOWCASE_INDIVIDUALS)]
 
@@ -97,25 +97,6 @@ def exports(tmp_path_factory):
 @pytest.fixture
 def exported(request, exports):
     return exports(request.param)
-
-
-def probe(key: str, steps: int, seed: int = 0):
-    """Initial weights and gradients: catalog rules get small gradients with a NaN and exact
-    zeros at step 10; random rules N(0, 1) gradients (sqrt/pow of negatives) with an exact
-    zero in each parameter at steps 1, 3, 5, ... (divide_no_nan's zero branch)."""
-    rng = np.random.default_rng(seed)
-    w0 = [rng.normal(size=s).astype(np.float32) for s in SHAPES]
-    scale = 1.0 if "#" in key else GRAD_SCALE.get(key, 0.5)
-    grads = [[(rng.normal(size=s) * scale).astype(np.float32) for s in SHAPES]
-             for _ in range(steps)]
-    if "#" not in key and steps > 10:
-        grads[10][1][1, 2] = np.nan
-        grads[10][0][:2] = 0.0
-    if "#" in key:
-        for g in grads[::2]:
-            for x in g:
-                x.flat[0] = 0.0
-    return w0, grads
 
 
 def steps_for(key: str) -> int:
