@@ -1,7 +1,7 @@
 """NumPy reference stepper: executes any :class:`~symalr.spec.OptimizerSpec` on arrays.
 
-It is the oracle every backend is tested against. It walks the SymPy tree directly (no code
-generation, no ``lambdify``), computing in the requested dtype (float32 by default) with IEEE
+It is the oracle every backend is tested against. It walks the SymPy tree itself (no code
+generation, no ``lambdify``: each expression becomes nested closures, once), computing in the requested dtype (float32 by default) with IEEE
 semantics: ``sqrt``/``pow`` give NaN where the math is undefined, ``divide_no_nan`` gives 0 where
 the divisor is 0, and nothing is clamped. Floating-point warnings are silenced, never raised.
 """
@@ -23,29 +23,44 @@ class Evaluator:
 
     ``env`` maps symbol names to arrays or scalars. Products with negative integer powers are
     computed as divisions (``a / b``), as the printers emit them.
+
+    Each expression is compiled once, on first use, into nested Python closures that perform
+    exactly the NumPy operations of a walk of its tree, in the same order (so the results are
+    bit for bit those of walking it); a stepper that evaluates the same few expressions
+    thousands of times pays the tree walk once.
     """
 
     def __init__(self, dtype=np.float32):
         self.dtype = np.dtype(dtype)
+        self._compiled: dict[sympy.Expr, object] = {}
 
     def const(self, value) -> np.ndarray:
         return np.asarray(value, dtype=self.dtype)
 
     def __call__(self, e: sympy.Expr, env: Mapping[str, np.ndarray]) -> np.ndarray:
+        fn = self._compiled.get(e)
+        if fn is None:
+            fn = self._compiled[e] = self._compile(e)
         with np.errstate(all="ignore"):
-            return self._ev(e, env)
+            return fn(env)
 
-    def _ev(self, e, env):
+    def _compile(self, e):  # noqa: C901 - one branch per node kind, as in the printers
         d = self.dtype
         if e.is_Symbol:
-            return np.asarray(env[e.name], dtype=d)
+            name = e.name
+            return lambda env: np.asarray(env[name], dtype=d)
         if e.is_Number or e in (sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
-            return self.const(float(e) if e is not sympy.zoo else np.nan)
+            value = self.const(float(e) if e is not sympy.zoo else np.nan)
+            return lambda env: value
         if e.is_Add:
-            out = self._ev(e.args[0], env)
-            for a in e.args[1:]:
-                out = out + self._ev(a, env)
-            return out.astype(d, copy=False)
+            terms = [self._compile(a) for a in e.args]
+
+            def add(env):
+                out = terms[0](env)
+                for t in terms[1:]:
+                    out = out + t(env)
+                return out.astype(d, copy=False)
+            return add
         if e.is_Mul:
             num, den = [], []
             for a in e.args:
@@ -55,28 +70,40 @@ class Evaluator:
                     den.append(sympy.Integer(a.q))
                 else:
                     num.append(a)
-            out = self._ev(num[0], env) if num else self.const(1.0)
-            for a in num[1:]:
-                out = out * self._ev(a, env)
-            for a in den:
-                out = out / self._ev(a, env)
-            return np.asarray(out, dtype=d)
+            nums = [self._compile(a) for a in num]
+            dens = [self._compile(a) for a in den]
+            one = self.const(1.0)
+
+            def mul(env):
+                out = nums[0](env) if nums else one
+                for a in nums[1:]:
+                    out = out * a(env)
+                for a in dens:
+                    out = out / a(env)
+                return np.asarray(out, dtype=d)
+            return mul
         if e.is_Pow:
             base, exp = e.args
-            b = self._ev(base, env)
+            b = self._compile(base)
+            one = self.const(1.0)
+            sqrt, square = OPERATORS["sqrt"].reference, OPERATORS["square"].reference
             if exp == sympy.S.Half:
-                return np.asarray(OPERATORS["sqrt"].reference(b), dtype=d)
+                return lambda env: np.asarray(sqrt(b(env)), dtype=d)
             if exp == -sympy.S.Half:
-                return (self.const(1.0) / OPERATORS["sqrt"].reference(b)).astype(d)
+                return lambda env: (one / sqrt(b(env))).astype(d)
             if exp == 2:
-                return np.asarray(OPERATORS["square"].reference(b), dtype=d)
+                return lambda env: np.asarray(square(b(env)), dtype=d)
             if exp == -1:
-                return (self.const(1.0) / b).astype(d)
-            return np.asarray(OPERATORS["pow"].reference(b, self._ev(exp, env)), dtype=d)
+                return lambda env: (one / b(env)).astype(d)
+            x = self._compile(exp)
+            power = OPERATORS["pow"].reference
+            return lambda env: np.asarray(power(b(env), x(env)), dtype=d)
         op = BY_NODE.get(type(e).__name__)
         if op is not None:
-            args = [np.asarray(self._ev(x, env), dtype=d) for x in e.args]
-            return np.asarray(op.reference(*args), dtype=d)
+            args = [self._compile(x) for x in e.args]
+            ref = op.reference
+            return lambda env: np.asarray(
+                ref(*[np.asarray(a(env), dtype=d) for a in args]), dtype=d)
         raise TypeError(f"reference stepper: unsupported node {type(e).__name__}: {e}")
 
 
