@@ -168,7 +168,7 @@ def prepare(phenotype: str, strict: bool = False) -> Prepared:
     raw = raw_spec(phenotype)
     if strict:  # most random rules fail the screens; only those that pass are simplified
         with np.errstate(all="ignore"):
-            early = static_rejection(raw, strict=True)
+            early = static_rejection(raw, strict=True, startup=False)
         if early is not None and not early.startswith(NONFINITE):
             # structural and value-based reasons hold for the simplified spec too (it computes
             # the same updates); a non-finite update may be a NaN that simplification removes

@@ -7,7 +7,10 @@ N(0, 0.05) weights), its update is non-finite anywhere or stays exactly zero eve
 ``strict`` (the task-based discovery search) adds two screens of rules that cannot descend
 whatever their step size: the update is the same for the gradients and for their negation
 (it cannot tell downhill from uphill), or, under a constant gradient, the weights move uphill.
-Algorithm 1 keeps the original screens, so its results stay as they always were.
+It also rejects rules that are unsafe without a learning-rate warm-up, which an exported rule
+does not have: a start-up burst (:func:`symalr.startup.startup_burst`, the first step over
+the settled step) above :data:`symalr.startup.MAX_STARTUP_BURST`. Algorithm 1 keeps the
+original screens, so its results stay as they always were.
 """
 
 from __future__ import annotations
@@ -24,8 +27,12 @@ SCREEN_SIZE = 512
 NONFINITE = "weight update is non-finite"
 
 
-def static_rejection(spec: OptimizerSpec, seed: int = 7, strict: bool = False) -> str | None:
-    """``None`` if the spec may be trained, else a one-line reason (see the module doc)."""
+def static_rejection(spec: OptimizerSpec, seed: int = 7, strict: bool = False,
+                     startup: bool = True) -> str | None:
+    """``None`` if the spec may be trained, else a one-line reason (see the module doc).
+
+    ``startup=False`` leaves out the start-up screen of ``strict`` (the slowest screen: 1,000
+    reference steps), for a caller that screens a simplified form of the same rule next."""
     if not depends_on_gradient(spec):
         return "weight update does not depend on the gradient"
     rng = np.random.default_rng(seed)
@@ -44,7 +51,24 @@ def static_rejection(spec: OptimizerSpec, seed: int = 7, strict: bool = False) -
         prev = w.copy()
     if not moved:
         return f"weight update stays zero over {SCREEN_STEPS} probe steps"
-    return _direction_rejection(spec, seed) if strict else None
+    if not strict:
+        return None
+    reason = _direction_rejection(spec, seed)
+    if reason is None and startup:
+        reason = startup_rejection(spec)
+    return reason
+
+
+def startup_rejection(spec: OptimizerSpec) -> str | None:
+    """A reason if ``spec``'s start-up burst is above :data:`~symalr.startup.MAX_STARTUP_BURST`,
+    else ``None`` (also when it is not measurable: the other screens and training judge those)."""
+    from .startup import MAX_STARTUP_BURST, startup_burst
+
+    burst = startup_burst(spec)
+    if burst is not None and burst > MAX_STARTUP_BURST:
+        return (f"first step is {burst:.1f}x the settled step (start-up burst above "
+                f"{MAX_STARTUP_BURST:g}x: it would need a warm-up)")
+    return None
 
 
 def _trajectory(spec: OptimizerSpec, w0: np.ndarray, grads) -> np.ndarray:

@@ -16,7 +16,8 @@ zero state, with gradients that have a constant mean (magnitude ``SIGNAL``, a fi
 per coordinate) plus independent noise of the same size — a descent direction that persists,
 as in training. SGD and sign updates score about 1.0, momentum less (its steps grow), the
 catalog's bias-corrected Adam 1.4, its RMSprop (``rho = 0.9``, no correction) 3.1. ``None``
-when the rule's steps are not finite or never move.
+when the rule's steps are not finite or never move. Averages slower than about 1/500 per
+step have not settled by step 500, so for them the measure is a lower bound.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ STEPS = 1000
 STEADY_FROM = 500
 SIZE = 512
 SIGNAL = 0.01
+#: Above this burst a rule needs a learning-rate warm-up: the discovery search's strict screens
+#: reject it (:func:`symalr.screen.startup_rejection`) and the descriptions advise a warm-up.
+MAX_STARTUP_BURST = 3.0
 
 
 def startup_burst(spec: OptimizerSpec, seed: int = 3) -> float | None:
@@ -57,6 +61,6 @@ def describe_startup(spec: OptimizerSpec) -> str:
     if burst is None:
         return "start-up burst not measurable (the steps are not finite or stay zero)"
     text = f"start-up burst {burst:.1f}x (first step / settled step)"
-    if burst >= 3.0:
+    if burst > MAX_STARTUP_BURST:
         text += "; consider a learning-rate warm-up on large networks"
     return text
