@@ -77,7 +77,9 @@ def test_promotion_takes_the_best_distinct_candidates_past_the_gate(tmp_path):
     store, run_id = _store_with_stage1(tmp_path / "a.db", config, [0.2, 0.9, math.nan, 0.5])
     chosen = promotions(store, config, [run_id], 2)
     assert [row.fingerprint for _, row, _ in chosen] == ["fp01", "fp03"]
-    assert all(scale == 1.0 for *_, scale in chosen)
+    # the default preset's stage 2 starts from each candidate's best stage-1 multiplier
+    assert config.search.stage2_multipliers and config.search.relative(2)
+    assert all(scale == 3.0 for *_, scale in chosen)
     # stage 3 starts from each candidate's best stage-2 multiplier
     key2 = config.fitness_key(2)
     store.add_evaluation(EvaluationRow(0, key2, "fp03", 0, (run_id, 0, 3), 0.7, (), (), None,
@@ -85,6 +87,22 @@ def test_promotion_takes_the_best_distinct_candidates_past_the_gate(tmp_path):
     (scope, row, scale), = promotions(store, config, [run_id], 3)[:1]
     assert row.fingerprint == "fp03" and scale == 0.3
     assert [r.fingerprint for r in store.best_individuals(2)] == ["fp03", "fp01"]  # deepest first
+    store.close()
+
+
+def test_without_stage2_multipliers_stage2_uses_stage1s_multipliers_as_they_are(tmp_path):
+    config = resolve_config(flags={"search.kind": "tasks", "search.stage2_tasks": ["regression"],
+                                   "search.stage2_multipliers": [], "search.gate": "none",
+                                   "search.holdout": []})
+    store, run_id = _store_with_stage1(tmp_path / "c.db", config, [0.2, 0.9])
+    assert not config.search.relative(2)
+    assert config.search.stages()[1][2] == config.search.multipliers
+    assert [scale for *_, scale in promotions(store, config, [run_id], 2)] == [1.0, 1.0]
+    # a relative stage 2 is another fitness (its own cache key), even with equal numbers
+    relative = resolve_config(flags={"search.kind": "tasks", "search.stage2_tasks": ["regression"],
+                                     "search.stage2_multipliers": [1 / 3, 1.0, 3.0],
+                                     "search.gate": "none", "search.holdout": []})
+    assert relative.fitness_key(2) != config.fitness_key(2)
     store.close()
 
 

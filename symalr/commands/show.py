@@ -37,8 +37,11 @@ def summary(store, top: int = 5) -> str:
                       search.get("stage3_tasks") or []]
             scored = " -> ".join(", ".join(t) for t in stages if t)
             what = (f"fitness: tasks {scored} relative to tuned Adam, multipliers "
-                    f"{', '.join(f'{m:g}' for m in search['multipliers'])}; held out: "
-                    f"{', '.join(search.get('holdout') or []) or 'none'}")
+                    f"{', '.join(f'{m:g}' for m in search['multipliers'])}"
+                    + (f" (stage 2: {', '.join(f'{m:g}' for m in relative)} times each "
+                       f"candidate's stage-1 best)"
+                       if (relative := search.get("stage2_multipliers")) else "")
+                    + f"; held out: {', '.join(search.get('holdout') or []) or 'none'}")
         else:
             what = f"fitness {fit['model']} on {fit['dataset']} (Algorithm 1)"
         lines.append(

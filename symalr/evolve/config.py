@@ -97,7 +97,9 @@ class SearchConfig:
     trains ``epochs`` of its budget, from ``seeds``, on the data of ``data_seed``), then runs a
     funnel: after each generation the ``stage2_promote`` best distinct candidates whose
     stage-1 fitness beats the ``gate`` baseline are scored on ``stage2_tasks``, and likewise
-    from stage 2 to ``stage3_tasks`` (an empty task list ends the funnel). ``holdout`` tasks
+    from stage 2 to ``stage3_tasks`` (an empty task list ends the funnel). Stage 3's
+    multipliers, and stage 2's when ``stage2_multipliers`` is given, multiply each
+    candidate's best multiplier at the stage before. ``holdout`` tasks
     are never used by the search: the report measures the best rules on them.
     ``[fitness]`` still says where training runs (``device``, ``threads``, ``data_dir``).
     """
@@ -114,6 +116,9 @@ class SearchConfig:
     stage2_tasks: tuple[str, ...] = setting((), **_TASK_NAMES)
     stage2_promote: int = setting(3, low=1, high=1000, why="candidates promoted per generation")
     stage2_epochs: float = setting(1.0, low=0.01, high=1.0, why="fraction of each epoch budget")
+    stage2_multipliers: tuple[float, ...] = setting((), low=1e-6, high=1000, max_len=9,
+                                                    why="times the candidate's stage-1 best; "
+                                                        "none: stage 1's multipliers")
     stage3_tasks: tuple[str, ...] = setting((), **_TASK_NAMES)
     stage3_promote: int = setting(2, low=1, high=1000, why="candidates promoted per generation")
     stage3_epochs: float = setting(1.0, low=0.01, high=1.0, why="fraction of each epoch budget")
@@ -138,15 +143,22 @@ class SearchConfig:
 
     def stages(self) -> list[tuple[tuple[str, ...], float, tuple[float, ...], int]]:
         """(tasks, epoch fraction, multipliers, promoted per generation) of each stage, in
-        order (stage 1's ``promote`` is 0: every new fingerprint)."""
+        order (stage 1's ``promote`` is 0: every new fingerprint). A stage's multipliers are
+        relative to each candidate's best multiplier at the stage before when
+        :meth:`relative` says so."""
         out = [(self.tasks, self.epochs, self.multipliers, 0)]
         if self.stage2_tasks:
-            out.append((self.stage2_tasks, self.stage2_epochs, self.multipliers,
-                        self.stage2_promote))
+            out.append((self.stage2_tasks, self.stage2_epochs,
+                        self.stage2_multipliers or self.multipliers, self.stage2_promote))
             if self.stage3_tasks:
                 out.append((self.stage3_tasks, self.stage3_epochs, self.stage3_multipliers,
                             self.stage3_promote))
         return out
+
+    def relative(self, stage: int) -> bool:
+        """Whether stage ``stage``'s multipliers multiply each candidate's best multiplier at
+        the stage before (stage 3 always; stage 2 when ``stage2_multipliers`` is given)."""
+        return stage >= 3 or (stage == 2 and bool(self.stage2_multipliers))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ as a candidate under stage ``k-1``'s settings
 (:func:`symalr.tasks.fitness.gate_value`) — ranks them by that fitness (ties: the earlier candidate), and
 promotes the best ``promote`` of them: the stage's jobs are those not yet scored there. A
 candidate promoted from stage 2 to 3 starts from its best stage-2 multiplier (the stage-3
-multipliers are relative to it). Everything here is read from the store, so the same
+multipliers are relative to it), and likewise from stage 1 to 2 when ``stage2_multipliers``
+is set (:meth:`~symalr.evolve.config.SearchConfig.relative`). Everything here is read from the store, so the same
 database always promotes the same candidates.
 """
 
@@ -57,7 +58,7 @@ def promotions(store: Store, config: EvolveConfig, run_ids: list[int], stage: in
         ranked = sorted(rows, key=lambda r: -previous[(scope, r.fingerprint)].fitness)
         for row in ranked[:promote]:
             scale = 1.0
-            if stage >= 3:
+            if config.search.relative(stage):
                 scale = float(previous[(scope, row.fingerprint)].details.get("multiplier", 1.0))
             out.append((scope, row, scale))
     return out

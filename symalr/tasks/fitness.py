@@ -72,10 +72,12 @@ class TaskFitness:
             raise ConfigError("fitness.time_limit_s: a positive number of seconds or none")
 
     def scaled(self, scale: float) -> TaskFitness:
-        """The same settings with every multiplier times ``scale``."""
+        """The same settings with every multiplier times ``scale``, rounded to 12 significant
+        digits (so that ×1/3 of ×0.3 is the 0.1 a reader expects, not 0.09999999999999999)."""
         import dataclasses
 
-        return dataclasses.replace(self, multipliers=tuple(m * scale for m in self.multipliers))
+        return dataclasses.replace(self, multipliers=tuple(
+            float(f"{m * scale:.12g}") for m in self.multipliers))
 
     def to_dict(self) -> dict:
         return {"kind": "tasks", "tasks": list(self.tasks), "multipliers": list(self.multipliers),
