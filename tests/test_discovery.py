@@ -201,3 +201,29 @@ def test_adam_is_less_sensitive_to_the_step_multiplier_than_sgd_when_ill_conditi
     assert adam.sensitivity < sgd.sensitivity
     assert adam.fitness > sgd.fitness
     assert 0.0 < adam.speed <= 1.0 and set(adam.per_multiplier) == {"0.1", "1.0", "10.0"}
+
+
+def test_step_tolerance_keeps_the_smallest_step_that_is_about_as_good():
+    from symalr.tasks.fitness import _aggregate, _Run
+
+    class _Task:
+        def __init__(self, name):
+            self.name = name
+
+    tasks = [_Task("a"), _Task("b")]
+    refs = {t.name: Reference(initial=0.0, adam=1.0, sgd_momentum=0.8) for t in tasks}
+    scores = {0.1: 0.985, 0.3: 1.0, 1.0: 0.7}  # validation scores = progress ratios here
+    runs = {(m, 0, t.name): _Run(v, [v], None) for m, v in scores.items() for t in tasks}
+    plain = _aggregate(TaskFitness(tasks=("a", "b"), multipliers=(0.1, 0.3, 1.0)), tasks,
+                       refs, runs, 0.0)
+    assert plain.multiplier == 0.3 and plain.fitness == pytest.approx(1.0)
+    tolerant = _aggregate(TaskFitness(tasks=("a", "b"), multipliers=(0.1, 0.3, 1.0),
+                                      step_tolerance=0.02), tasks, refs, runs, 0.0)
+    assert tolerant.multiplier == 0.1 and tolerant.fitness == pytest.approx(0.985)
+    assert tolerant.sensitivity == plain.sensitivity == pytest.approx(0.3)
+    strict = _aggregate(TaskFitness(tasks=("a", "b"), multipliers=(0.1, 0.3, 1.0),
+                                    step_tolerance=0.01), tasks, refs, runs, 0.0)
+    assert strict.multiplier == 0.3  # 0.015 worse is more than the tolerance
+    # the tolerance is part of the fitness (and its cache key) only when set
+    assert "step_tolerance" not in TaskFitness().to_dict()
+    assert TaskFitness.from_dict(TaskFitness(step_tolerance=0.02).to_dict()).step_tolerance == 0.02

@@ -99,7 +99,9 @@ class SearchConfig:
     stage-1 fitness beats the ``gate`` baseline are scored on ``stage2_tasks``, and likewise
     from stage 2 to ``stage3_tasks`` (an empty task list ends the funnel). Stage 3's
     multipliers, and stage 2's when ``stage2_multipliers`` is given, multiply each
-    candidate's best multiplier at the stage before. ``holdout`` tasks
+    candidate's best multiplier at the stage before. With ``step_tolerance``, every stage
+    takes the smallest multiplier whose fitness is within it of the best
+    (:mod:`symalr.tasks.fitness`). ``holdout`` tasks
     are never used by the search: the report measures the best rules on them.
     ``[fitness]`` still says where training runs (``device``, ``threads``, ``data_dir``).
     """
@@ -128,6 +130,8 @@ class SearchConfig:
     holdout: tuple[str, ...] = setting(("cifar_small_cnn", "fmnist_noisy"), **_TASK_NAMES)
     holdout_top: int = setting(3, low=0, high=100, why="rules measured on the held-out tasks")
     time_limit_s: float = setting(0.0, low=0, high=1_000_000, why="per candidate; 0: none")
+    step_tolerance: float = setting(0.0, low=0, high=0.99,
+                                    why="take the smallest multiplier within this of the best")
 
     def __post_init__(self) -> None:
         check_fields(self, "search.")
@@ -210,6 +214,8 @@ class EvolveConfig:
         return {"kind": "tasks", "tasks": list(tasks), "multipliers": list(multipliers),
                 "seeds": list(self.search.seeds), "data_seed": self.search.data_seed,
                 "epochs": epochs, "time_limit_s": self.search.time_limit_s or None,
+                **({"step_tolerance": self.search.step_tolerance}
+                   if self.search.step_tolerance else {}),
                 "threads": self.fitness.threads, "device": self.fitness.device,
                 "data_dir": self.fitness.data_dir}
 

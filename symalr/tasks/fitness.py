@@ -13,9 +13,13 @@ Aggregation over tasks is the **geometric mean** of the progress ratios (each fl
 count's root, where an arithmetic mean would let success elsewhere hide it — and, unlike the
 minimum, improvement on any task still counts. For each multiplier the aggregate is averaged
 over the seeds; the candidate's fitness is the best multiplier's aggregate (ties: the
-multiplier nearest 1), and the result records:
+multiplier nearest 1). With ``step_tolerance`` set, the *smallest* multiplier whose aggregate
+is within ``step_tolerance`` of the best is taken instead, and the fitness is its aggregate:
+differences smaller than the noise between training seeds do not tell step sizes apart, and
+among those the smaller step is the safer one to export (short budgets overstate the value of
+large steps; larger networks and noisier gradients punish them). The result records:
 
-- ``multiplier``: the best one (an export of the rule uses it as the default ``lr``);
+- ``multiplier``: the chosen one (an export of the rule uses it as the default ``lr``);
 - ``sensitivity``: ``1 - worst / best`` aggregate over the multipliers (0 = the step size does
   not matter in that range, 1 = only one multiplier works);
 - ``speed``: the mean over tasks of the area under the validation-progress curve at the best
@@ -50,6 +54,7 @@ class TaskFitness:
     data_seed: int = 0
     epochs: float = 1.0  # fraction of each task's epochs (a cheap stage trains less)
     time_limit_s: float | None = None
+    step_tolerance: float = 0.0  # prefer the smallest multiplier within this of the best
     threads: int | None = 1
     device: str = "cpu"
     data_dir: str | None = None
@@ -70,6 +75,8 @@ class TaskFitness:
             raise ConfigError("fitness.epochs: a fraction of each task's epochs in (0, 1]")
         if self.time_limit_s is not None and not (0 < self.time_limit_s < 1e7):
             raise ConfigError("fitness.time_limit_s: a positive number of seconds or none")
+        if not (0 <= self.step_tolerance < 1):
+            raise ConfigError("fitness.step_tolerance: a fitness difference in [0, 1)")
 
     def scaled(self, scale: float) -> TaskFitness:
         """The same settings with every multiplier times ``scale``, rounded to 12 significant
@@ -83,13 +90,15 @@ class TaskFitness:
         return {"kind": "tasks", "tasks": list(self.tasks), "multipliers": list(self.multipliers),
                 "seeds": list(self.seeds), "data_seed": self.data_seed, "epochs": self.epochs,
                 "time_limit_s": self.time_limit_s, "threads": self.threads,
-                "device": self.device, "data_dir": self.data_dir}
+                "device": self.device, "data_dir": self.data_dir,
+                # only when set, so that the fitness keys of earlier settings stay the same
+                **({"step_tolerance": self.step_tolerance} if self.step_tolerance else {})}
 
     @classmethod
     def from_dict(cls, data: dict) -> TaskFitness:
         data = {k: v for k, v in data.items() if k != "kind"}
         known = {"tasks", "multipliers", "seeds", "data_seed", "epochs", "time_limit_s",
-                 "threads", "device", "data_dir"}
+                 "threads", "device", "data_dir", "step_tolerance"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"unknown fitness setting {unknown[0]!r} for kind 'tasks'; "
@@ -322,7 +331,11 @@ def _aggregate(config: TaskFitness, tasks, refs, runs: dict, start: float) -> Ca
     top = per_multiplier[repr(best)]
     worst = min(per_multiplier.values())
     sensitivity = 1.0 - worst / top if top > 0 else 1.0
-    return CandidateScore(top, best, sensitivity, speeds_at[best], ratios_at[best],
+    if config.step_tolerance and top > 0:  # the smallest step that is about as good
+        best = min(m for m in config.multipliers
+                   if per_multiplier[repr(m)] >= top - config.step_tolerance)
+    return CandidateScore(per_multiplier[repr(best)], best, sensitivity, speeds_at[best],
+                          ratios_at[best],
                           per_multiplier, time.monotonic() - start,
                           errors[0] if errors and top == 0 else None)
 
