@@ -152,12 +152,15 @@ def spec_json(spec: OptimizerSpec) -> str:
     return json.dumps(spec.to_json(), sort_keys=True, separators=(",", ":"))
 
 
-def prepare(phenotype: str, strict: bool = False) -> Prepared:
+def prepare(phenotype: str, strict: bool = False, normalise_step: bool = False) -> Prepared:
     """Simplify, fingerprint and screen one phenotype of a grammar (evolution's path);
     ``strict`` screens as a task-based search does (:func:`symalr.screen.static_rejection`)
     and screens the raw spec first: a rule rejected for a reason simplification cannot change
-    (no gradient dependence, no movement, no descent) keeps its raw spec and skips the
-    (comparatively slow) simplification.
+    (no gradient dependence, no movement, no descent, none of which depends on the step
+    size) keeps its raw spec and skips the (comparatively slow) simplification.
+    ``normalise_step`` scales the simplified spec to the common settled step
+    (:func:`symalr.step_scale.normalised`) before it is fingerprinted and screened: the
+    prepared spec is the rule as the search trains it at x1.
 
     Phenotypes come from a grammar whose language was checked before the run, so a text the
     phenotype parser refuses is a bug and propagates."""
@@ -180,6 +183,10 @@ def prepare(phenotype: str, strict: bool = False) -> Prepared:
     canonical = canonical_text(spec)
     try:
         with np.errstate(all="ignore"):  # overflowing probes are expected, and judged
+            if normalise_step:
+                from .step_scale import normalised
+
+                spec = normalised(spec)
             key = fingerprint(spec)
             rejection = static_rejection(spec, strict=strict)
     except (ArithmeticError, RecursionError, TypeError, ValueError) as err:

@@ -31,6 +31,9 @@ from .errors import SpecError
 from .expr import GRAD, RESERVED, STEP, WEIGHT, free_names, parse_expr, symbol, to_text
 from .safe_text import TextError, check_doc, check_identifier, check_label, check_latex_name
 
+#: The doc of the hyperparameter :meth:`OptimizerSpec.with_step_scale` adds.
+STEP_SCALE_DOC = "step scale chosen by the search"
+
 
 @dataclass(frozen=True)
 class HyperParam:
@@ -181,18 +184,27 @@ class OptimizerSpec:
         return replace(self, hyperparams=hps, name=name or self.name)
 
     def with_step_scale(self, scale: float) -> OptimizerSpec:
-        """A copy whose weight update is multiplied by a new hyperparameter ``scale`` (default
-        ``scale``, tunable in ``[0, max(10, scale)]``): how an evolved rule is exported with
-        the step-size multiplier its search chose. ``scale == 1`` returns the spec itself."""
+        """A copy whose weight update is multiplied by ``scale``: how an evolved rule is
+        trained at a normalised step (:mod:`symalr.step_scale`) and exported with the step
+        multiplier its search chose. The factor is a hyperparameter ``scale`` (doc
+        :data:`STEP_SCALE_DOC`, tunable in ``[0, max(10, scale)]``); a spec that already has
+        one (the update is linear in it) gets its default multiplied instead of a second
+        one. ``scale == 1`` returns the spec itself."""
         if scale == 1.0:
             return self
+        for h in self.hyperparams:
+            if h.doc == STEP_SCALE_DOC and _linear_in(self.delta, self.sym(h.name)):
+                value = h.default * float(scale)
+                hps = tuple(replace(p, default=value, high=max(10.0, value))
+                            if p.name == h.name else p for p in self.hyperparams)
+                return replace(self, hyperparams=hps)
         name = "scale"
         taken = {h.name for h in self.hyperparams} | set(self.states)
         k = 1
         while name in taken:
             name, k = f"scale_{k}", k + 1
         hp = HyperParam(name, float(scale), low=0.0, high=max(10.0, float(scale)),
-                        latex=r"\alpha", doc="step scale chosen by the search")
+                        latex=r"\alpha", doc=STEP_SCALE_DOC)
         return replace(self, delta=symbol(name, positive=True) * self.delta,
                        hyperparams=(*self.hyperparams, hp))
 
@@ -212,6 +224,11 @@ class OptimizerSpec:
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2, sort_keys=False)
+
+
+def _linear_in(expr: sympy.Expr, sym: sympy.Symbol) -> bool:
+    """Whether ``expr`` is ``sym`` times an expression free of ``sym``."""
+    return sym not in sympy.cancel(expr / sym).free_symbols
 
 
 def _hp_json(h: HyperParam) -> dict[str, Any]:

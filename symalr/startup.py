@@ -36,8 +36,9 @@ SIGNAL = 0.01
 MAX_STARTUP_BURST = 3.0
 
 
-def startup_burst(spec: OptimizerSpec, seed: int = 3) -> float | None:
-    """The start-up burst of ``spec`` at its defaults (see the module docstring)."""
+def step_sizes(spec: OptimizerSpec, seed: int = 3) -> np.ndarray:
+    """The root-mean-square size of each of ``spec``'s first ``STEPS`` steps at its defaults,
+    on the gradient stream of the module docstring (float64; non-finite where the steps are)."""
     rng = np.random.default_rng(seed)
     mean = SIGNAL * rng.choice([-1.0, 1.0], SIZE)
     w0 = rng.normal(0.0, 0.05, SIZE)
@@ -49,10 +50,23 @@ def startup_burst(spec: OptimizerSpec, seed: int = 3) -> float | None:
             w = stepper.step(mean + rng.normal(0.0, SIGNAL, SIZE))
             sizes[k] = np.sqrt(np.mean((w - prev) ** 2))
             prev = w.copy()
+    return sizes
+
+
+def settled_step(sizes: np.ndarray) -> float | None:
+    """The settled step of :func:`step_sizes`: their mean over steps ``STEADY_FROM .. STEPS``;
+    ``None`` when a step is not finite or the settled steps are zero."""
     steady = float(np.mean(sizes[STEADY_FROM:]))
     if not np.all(np.isfinite(sizes)) or steady == 0.0:
         return None
-    return float(sizes[0] / steady)
+    return steady
+
+
+def startup_burst(spec: OptimizerSpec, seed: int = 3) -> float | None:
+    """The start-up burst of ``spec`` at its defaults (see the module docstring)."""
+    sizes = step_sizes(spec, seed)
+    steady = settled_step(sizes)
+    return None if steady is None else float(sizes[0] / steady)
 
 
 def describe_startup(spec: OptimizerSpec) -> str:

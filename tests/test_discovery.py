@@ -122,6 +122,7 @@ FUNNEL = ["--set", "search.kind=\"tasks\"", "--set", "search.tasks=[\"ill_condit
           "--set", "search.stage2_tasks=[\"regression\"]", "--set", "search.stage2_epochs=0.2",
           "--set", "search.stage2_promote=2", "--set", "search.gate=\"none\"",
           "--set", "search.holdout=[]", "--set", "search.stage3_tasks=[]",
+          "--set", "search.normalise_step=true",
           "--set", "runs=1", "--set", "seed=5", "--set", "seed_with=[]",
           "--set", "sge.mutation_rate=0.15", "--set", "sge.crossover_rate=0.9",
           "--set", "sge.population_size=6", "--set", "sge.generations=2",
@@ -158,10 +159,25 @@ def test_show_and_export_state_the_search_measures(funnel_reference, tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert show.returncode == 0 and "sensitivity" in show.stdout and "speed" in show.stdout
     assert "start-up burst" in show.stdout
+    assert "of a settled step of 0.001 (every rule normalised)" in show.stdout
     out = subprocess.run([sys.executable, "-m", "symalr.cli", "export",
                           f"{funnel_reference}#1"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "sensitivity" in out.stdout and "speed" in out.stdout
     assert "start-up burst" in " ".join(out.stdout.split())  # the docstring wraps lines
+
+
+def test_the_exported_rule_takes_the_common_step_times_the_chosen_multiplier(funnel_reference):
+    """With ``normalise_step`` the stored spec is the rule at the common settled step, and the
+    exported rule carries the multiplier the search chose at the deepest stage it reached."""
+    from symalr.evolve.query import best_spec
+    from symalr.startup import settled_step, step_sizes
+    from symalr.step_scale import TARGET_STEP
+
+    spec = best_spec(funnel_reference, 1)
+    with Store.open(funnel_reference, readonly=True) as store:
+        row = store.best_individuals(1)[0]
+        multiplier = store.evaluations_of(row.fingerprint)[-1].details["multiplier"]
+    assert settled_step(step_sizes(spec)) == pytest.approx(TARGET_STEP * multiplier, rel=1e-6)
 
 
 def test_report_plot_names_the_task_fitness(funnel_reference):

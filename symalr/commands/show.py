@@ -36,8 +36,12 @@ def summary(store, top: int = 5) -> str:
             stages = [search["tasks"], search.get("stage2_tasks") or [],
                       search.get("stage3_tasks") or []]
             scored = " -> ".join(", ".join(t) for t in stages if t)
+            from symalr.step_scale import TARGET_STEP
+
             what = (f"fitness: tasks {scored} relative to tuned Adam, multipliers "
                     f"{', '.join(f'{m:g}' for m in search['multipliers'])}"
+                    + (f" of a settled step of {TARGET_STEP:g} (every rule normalised)"
+                       if search.get("normalise_step") else "")
                     + (f" (stage 2: {', '.join(f'{m:g}' for m in relative)} times each "
                        f"candidate's stage-1 best)"
                        if (relative := search.get("stage2_multipliers")) else "")

@@ -19,20 +19,23 @@ __all__ = ["Prepared", "Preparer", "cache_scope", "prepare"]
 
 class Preparer:
     """:func:`prepare`, memoised by phenotype text; :meth:`remember` pre-loads stored ones.
-    ``strict`` screens as a task-based search does. :meth:`prepare_all` prepares a
+    ``strict`` screens as a task-based search does; ``normalise_step`` scales every rule to
+    the common settled step (:func:`symalr.pipeline.prepare`). :meth:`prepare_all` prepares a
     generation's new phenotypes on ``workers`` processes (preparation is pure, so the results
     do not depend on where or in which order they were computed); close when done."""
 
-    def __init__(self, strict: bool = False, workers: int = 1) -> None:
+    def __init__(self, strict: bool = False, workers: int = 1,
+                 normalise_step: bool = False) -> None:
         self._memo: dict[str, Prepared] = {}
         self.strict = strict
+        self.normalise_step = normalise_step
         self.workers = workers
         self._pool = None
 
     def __call__(self, phenotype: str) -> Prepared:
         hit = self._memo.get(phenotype)
         if hit is None:
-            hit = self._memo[phenotype] = prepare(phenotype, self.strict)
+            hit = self._memo[phenotype] = prepare(phenotype, self.strict, self.normalise_step)
         return hit
 
     def prepare_all(self, phenotypes) -> None:
@@ -54,7 +57,8 @@ class Preparer:
                 initializer=die_with_parent, initargs=(os.getpid(),))
         chunk = max(1, len(new) // (4 * self.workers))
         for phenotype, prepared in zip(new, self._pool.map(
-                prepare, new, [self.strict] * len(new), chunksize=chunk)):
+                prepare, new, [self.strict] * len(new), [self.normalise_step] * len(new),
+                chunksize=chunk)):
             self._memo[phenotype] = prepared
 
     def close(self) -> None:

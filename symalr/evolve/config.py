@@ -101,7 +101,10 @@ class SearchConfig:
     multipliers, and stage 2's when ``stage2_multipliers`` is given, multiply each
     candidate's best multiplier at the stage before. With ``step_tolerance``, every stage
     takes the smallest multiplier whose fitness is within it of the best
-    (:mod:`symalr.tasks.fitness`). ``holdout`` tasks
+    (:mod:`symalr.tasks.fitness`). With ``normalise_step``, every rule is scaled to one
+    settled step before it is fingerprinted and trained (:mod:`symalr.step_scale`): the
+    multipliers are relative to that step, and rules that differ only in their step size
+    share a fingerprint. ``holdout`` tasks
     are never used by the search: the report measures the best rules on them.
     ``[fitness]`` still says where training runs (``device``, ``threads``, ``data_dir``).
     """
@@ -132,6 +135,7 @@ class SearchConfig:
     time_limit_s: float = setting(0.0, low=0, high=1_000_000, why="per candidate; 0: none")
     step_tolerance: float = setting(0.0, low=0, high=0.99,
                                     why="take the smallest multiplier within this of the best")
+    normalise_step: bool = setting(False)
 
     def __post_init__(self) -> None:
         check_fields(self, "search.")

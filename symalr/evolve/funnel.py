@@ -3,7 +3,7 @@
 After every generation, stage ``k >= 2`` takes, per cache scope, the candidates (distinct
 fingerprints, at their first occurrence in the runs) whose stage ``k-1`` evaluation beats the
 gate — the fitness the configured baseline (the catalog's SGD with momentum by default) gets
-as a candidate under stage ``k-1``'s settings
+as a candidate under stage ``k-1``'s settings, scaled like the candidates
 (:func:`symalr.tasks.fitness.gate_value`) — ranks them by that fitness (ties: the earlier candidate), and
 promotes the best ``promote`` of them: the stage's jobs are those not yet scored there. A
 candidate promoted from stage 2 to 3 starts from its best stage-2 multiplier (the stage-3
@@ -22,21 +22,22 @@ from symalr.evolve.store import IndividualRow, Store
 
 
 @functools.lru_cache(maxsize=32)
-def _gate(fitness_json: str, gate: str) -> float:
+def _gate(fitness_json: str, gate: str, normalise_step: bool) -> float:
     import json
 
     from symalr.tasks.fitness import TaskFitness, gate_value
 
     if gate == "none":
         return float("-inf")
-    return gate_value(TaskFitness.from_dict(json.loads(fitness_json)), gate)
+    return gate_value(TaskFitness.from_dict(json.loads(fitness_json)), gate, normalise_step)
 
 
 def gate(config: EvolveConfig, stage: int) -> float:
     """The fitness a candidate must exceed at ``stage`` to be promoted past it."""
     import json
 
-    return _gate(json.dumps(config.stage_fitness(stage), sort_keys=True), config.search.gate)
+    return _gate(json.dumps(config.stage_fitness(stage), sort_keys=True), config.search.gate,
+                 config.search.normalise_step)
 
 
 def promotions(store: Store, config: EvolveConfig, run_ids: list[int], stage: int

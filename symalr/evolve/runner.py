@@ -96,8 +96,9 @@ class Runner:
         self.executor = executor
         self.seeds = tuple(seeds)
         self.progress = progress
-        self.preparer = Preparer(strict=config.search.kind == "tasks",
-                                 workers=max(1, executor.workers))
+        tasks = config.search.kind == "tasks"
+        self.preparer = Preparer(strict=tasks, workers=max(1, executor.workers),
+                                 normalise_step=tasks and config.search.normalise_step)
         self.fitness_key = config.fitness_key(1)
         self._fitness = config.stage_fitness(1)
         runs = {r.run_id: r for r in store.runs()}

@@ -128,16 +128,18 @@ def seed_genotypes(grammar: Grammar, names: Sequence[str], max_depth: int) -> li
     return out
 
 
-def seed_fingerprints(names: Sequence[str]) -> dict[str, str]:
+def seed_fingerprints(names: Sequence[str], normalise_step: bool = False) -> dict[str, str]:
     """``fingerprint -> seed name`` for the named seeds: the fingerprint each seed's phenotype
     gets in a search (:func:`symalr.pipeline.prepare`), so a report can say that a ranked rule
     computes exactly what a seed computes (a seed handed back, not a discovery). Unknown names
-    are skipped (a stored run's configuration was validated when it started)."""
+    are skipped (a stored run's configuration was validated when it started).
+    ``normalise_step`` as the run's search (:mod:`symalr.step_scale`)."""
     from symalr.pipeline import prepare
 
     out: dict[str, str] = {}
     for name in names:
         key = name.lower().replace("_", "-")
         if key in SEEDS:
-            out.setdefault(prepare(SEEDS[key].text).fingerprint, key)
+            out.setdefault(prepare(SEEDS[key].text, normalise_step=normalise_step).fingerprint,
+                           key)
     return out

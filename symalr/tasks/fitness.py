@@ -242,19 +242,27 @@ GATE_OPTIMIZERS = {"sgd_momentum": "momentum", "adam": "adam"}
 
 
 @functools.lru_cache(maxsize=32)
-def _gate_fitness(config: TaskFitness, optimizer: str) -> float:
+def _gate_fitness(config: TaskFitness, optimizer: str, normalise_step: bool) -> float:
     from symalr import catalog
 
-    return evaluate_candidate(catalog.get(optimizer), config).fitness
+    spec = catalog.get(optimizer)
+    if normalise_step:
+        from symalr.step_scale import normalised
+
+        spec = normalised(spec)
+    return evaluate_candidate(spec, config).fitness
 
 
-def gate_value(config: TaskFitness, baseline: str = "sgd_momentum") -> float:
+def gate_value(config: TaskFitness, baseline: str = "sgd_momentum",
+               normalise_step: bool = False) -> float:
     """The fitness the catalog's ``baseline`` (SGD with momentum 0.9 at lr 0.01, or Adam at
     lr 1e-3) gets under ``config`` itself — scored as a candidate, with the same multipliers
-    and seeds: what a candidate must beat to be promoted past this stage. (The tuned
-    baselines, one learning rate per task, are the unit of the progress ratios; a candidate
-    has one rule for every task, so it is gated against a baseline that has one too.)"""
-    return _gate_fitness(config, GATE_OPTIMIZERS[baseline])
+    and seeds, and scaled to the common step when the search normalises its candidates'
+    (:mod:`symalr.step_scale`): what a candidate must beat to be promoted past this stage.
+    (The tuned baselines, one learning rate per task, are the unit of the progress ratios; a
+    candidate has one rule for every task, so it is gated against a baseline that has one
+    too.)"""
+    return _gate_fitness(config, GATE_OPTIMIZERS[baseline], normalise_step)
 
 
 def _speed(curve: list[float], ref: Reference) -> float:
