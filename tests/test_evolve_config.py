@@ -25,6 +25,7 @@ def test_paper_preset_is_table_1():
     assert (f.n_evaluations, f.batch_size, f.max_epochs, f.patience) == (5, 1000, 100, 5)
     assert f.min_accuracy == 0.8
     assert c.grammar == "alr" and c.seed_with == ()
+    assert not c.search.normalise_step  # Algorithm 1 trains each rule as it is
 
 
 @pytest.mark.parametrize("preset", ["default", "cpu-long", "gpu", "cluster"])
@@ -32,6 +33,7 @@ def test_discovery_presets_search_the_blocks_grammar_from_scratch(preset):
     c = resolve_config(preset=preset)
     assert c.grammar == "alr-blocks" and c.search.kind == "tasks"
     assert not c.seed_with  # warm starts are opt-in (--seed-with)
+    assert c.search.normalise_step  # rules that differ only in their step are one candidate
 
 
 def test_default_preset_is_cpu_sized_and_seeds_fitness():
