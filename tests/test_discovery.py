@@ -206,6 +206,17 @@ def test_discovery_tables_count_what_the_database_holds(funnel_reference):
     assert f"({stage1}) |" in out.stdout  # the curve covers every stage-1 training
 
 
+def test_scale_duplicates_reads_a_search(funnel_reference):
+    """benchmarks/scale_duplicates.py reads a search's database; a normalised search (this
+    one) has no two stage-1 trainings that differ by a positive factor. (Whether rules that
+    differ by a factor share a fingerprint is tested directly in tests/test_step_scale.py.)"""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "scale_duplicates.py"
+    out = subprocess.run([sys.executable, str(script), str(funnel_reference)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "(0 multiples of a rule trained before)" in out.stdout
+
+
 # ---------------------------------------------------------------------------- measures
 
 
