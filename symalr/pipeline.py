@@ -183,12 +183,15 @@ def prepare(phenotype: str, strict: bool = False, normalise_step: bool = False) 
     canonical = canonical_text(spec)
     try:
         with np.errstate(all="ignore"):  # overflowing probes are expected, and judged
-            if normalise_step:
+            sizes = None
+            if normalise_step:  # one start-up measure: for the scale and the burst screen
+                from .startup import step_sizes
                 from .step_scale import normalised
 
-                spec = normalised(spec)
+                sizes = step_sizes(spec)
+                spec = normalised(spec, sizes)
             key = fingerprint(spec)
-            rejection = static_rejection(spec, strict=strict)
+            rejection = static_rejection(spec, strict=strict, sizes=sizes)
     except (ArithmeticError, RecursionError, TypeError, ValueError) as err:
         key = "x" + hashlib.sha256(canonical.encode()).hexdigest()[:15]
         rejection = f"numeric probe failed: {type(err).__name__}: {err}"[:300]

@@ -28,11 +28,14 @@ NONFINITE = "weight update is non-finite"
 
 
 def static_rejection(spec: OptimizerSpec, seed: int = 7, strict: bool = False,
-                     startup: bool = True) -> str | None:
+                     startup: bool = True, sizes: np.ndarray | None = None) -> str | None:
     """``None`` if the spec may be trained, else a one-line reason (see the module doc).
 
     ``startup=False`` leaves out the start-up screen of ``strict`` (the slowest screen: 1,000
-    reference steps), for a caller that screens a simplified form of the same rule next."""
+    reference steps), for a caller that screens a simplified form of the same rule next.
+    ``sizes``: the start-up measure's :func:`~symalr.startup.step_sizes` of ``spec`` or of a
+    positive multiple of it, when the caller has them (the burst does not depend on the
+    scale)."""
     if not depends_on_gradient(spec):
         return "weight update does not depend on the gradient"
     rng = np.random.default_rng(seed)
@@ -55,16 +58,16 @@ def static_rejection(spec: OptimizerSpec, seed: int = 7, strict: bool = False,
         return None
     reason = _direction_rejection(spec, seed)
     if reason is None and startup:
-        reason = startup_rejection(spec)
+        reason = startup_rejection(spec, sizes)
     return reason
 
 
-def startup_rejection(spec: OptimizerSpec) -> str | None:
+def startup_rejection(spec: OptimizerSpec, sizes: np.ndarray | None = None) -> str | None:
     """A reason if ``spec``'s start-up burst is above :data:`~symalr.startup.MAX_STARTUP_BURST`,
     else ``None`` (also when it is not measurable: the other screens and training judge those)."""
-    from .startup import MAX_STARTUP_BURST, startup_burst
+    from .startup import MAX_STARTUP_BURST, burst_of, step_sizes
 
-    burst = startup_burst(spec)
+    burst = burst_of(step_sizes(spec) if sizes is None else sizes)
     if burst is not None and burst > MAX_STARTUP_BURST:
         return (f"first step is {burst:.1f}x the settled step (start-up burst above "
                 f"{MAX_STARTUP_BURST:g}x: it would need a warm-up)")

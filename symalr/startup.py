@@ -62,11 +62,15 @@ def settled_step(sizes: np.ndarray) -> float | None:
     return steady
 
 
-def startup_burst(spec: OptimizerSpec, seed: int = 3) -> float | None:
-    """The start-up burst of ``spec`` at its defaults (see the module docstring)."""
-    sizes = step_sizes(spec, seed)
+def burst_of(sizes: np.ndarray) -> float | None:
+    """The start-up burst of :func:`step_sizes` (the same for a rule and its multiples)."""
     steady = settled_step(sizes)
     return None if steady is None else float(sizes[0] / steady)
+
+
+def startup_burst(spec: OptimizerSpec, seed: int = 3) -> float | None:
+    """The start-up burst of ``spec`` at its defaults (see the module docstring)."""
+    return burst_of(step_sizes(spec, seed))
 
 
 def describe_startup(spec: OptimizerSpec) -> str:

@@ -26,6 +26,8 @@ changes the step size and nothing else.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .spec import OptimizerSpec
 from .startup import settled_step, step_sizes
 
@@ -33,14 +35,15 @@ from .startup import settled_step, step_sizes
 TARGET_STEP = 1e-3
 
 
-def step_normaliser(spec: OptimizerSpec) -> float | None:
+def step_normaliser(spec: OptimizerSpec, sizes: np.ndarray | None = None) -> float | None:
     """The factor that brings ``spec``'s settled step to :data:`TARGET_STEP`; ``None`` when
-    the step is not measurable (not finite, or zero: the screens and training judge those)."""
-    settled = settled_step(step_sizes(spec))
+    the step is not measurable (not finite, or zero: the screens and training judge those).
+    ``sizes``: ``spec``'s :func:`~symalr.startup.step_sizes`, when the caller has them."""
+    settled = settled_step(step_sizes(spec) if sizes is None else sizes)
     return None if settled is None else TARGET_STEP / settled
 
 
-def normalised(spec: OptimizerSpec) -> OptimizerSpec:
+def normalised(spec: OptimizerSpec, sizes: np.ndarray | None = None) -> OptimizerSpec:
     """``spec`` scaled to the target settled step (itself when it is not measurable)."""
-    factor = step_normaliser(spec)
+    factor = step_normaliser(spec, sizes)
     return spec if factor is None else spec.with_step_scale(factor)
