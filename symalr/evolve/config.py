@@ -163,6 +163,14 @@ class SearchConfig:
                             self.stage3_promote))
         return out
 
+    @property
+    def normalises(self) -> bool:
+        """Whether candidates are scaled to one settled step before they are fingerprinted:
+        ``normalise_step`` on a task search (Algorithm 1 always scores rules as written).
+        The one place this rule lives: the runner prepares with it, the report names seeds
+        with it."""
+        return self.kind == "tasks" and self.normalise_step
+
     def relative(self, stage: int) -> bool:
         """Whether stage ``stage``'s multipliers multiply each candidate's best multiplier at
         the stage before (stage 3 always; stage 2 when ``stage2_multipliers`` is given)."""

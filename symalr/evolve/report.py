@@ -99,13 +99,12 @@ def plot_fitness(curves: Curves, path: Path, title: str = "",
 
 def seeds_of(store: Store, run_ids: set[int]) -> dict[str, str]:
     """``fingerprint -> seed name`` of the catalog seeds the runs ``run_ids`` started from."""
+    from symalr.evolve.config import config_from_dict
     from symalr.evolve.seeds import seed_fingerprints
 
     runs = [run for run in store.runs() if run.run_id in run_ids]
     names = sorted({name for run in runs for name in run.config.get("seed_with", [])})
-    normalise = any(run.config.get("search", {}).get("kind") == "tasks"
-                    and run.config.get("search", {}).get("normalise_step", False)
-                    for run in runs)
+    normalise = any(config_from_dict(run.config).search.normalises for run in runs)
     return seed_fingerprints(names, normalise) if names else {}
 
 

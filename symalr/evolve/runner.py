@@ -98,7 +98,7 @@ class Runner:
         self.progress = progress
         tasks = config.search.kind == "tasks"
         self.preparer = Preparer(strict=tasks, workers=max(1, executor.workers),
-                                 normalise_step=tasks and config.search.normalise_step)
+                                 normalise_step=config.search.normalises)
         self.fitness_key = config.fitness_key(1)
         self._fitness = config.stage_fitness(1)
         runs = {r.run_id: r for r in store.runs()}
