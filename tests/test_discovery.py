@@ -254,3 +254,33 @@ def test_step_tolerance_keeps_the_smallest_step_that_is_about_as_good():
     # the tolerance is part of the fitness (and its cache key) only when set
     assert "step_tolerance" not in TaskFitness().to_dict()
     assert TaskFitness.from_dict(TaskFitness(step_tolerance=0.02).to_dict()).step_tolerance == 0.02
+
+
+def _setting(flags: list[str], key: str, value: str) -> list[str]:
+    """``flags`` with the ``--set`` of ``key`` replaced by ``key=value``."""
+    out = list(flags)
+    at = next(k for k, v in enumerate(out) if v.startswith(key + "="))
+    out[at] = f"{key}={value}"
+    return out
+
+
+def test_the_transfer_table_and_a_finished_database_resumed_rewrites_it(tmp_path):
+    """The report ends with the transfer table on the held-out task (tuned baselines, plain
+    Adam, the best rule, ratios to tuned Adam); resuming the finished database (say after a
+    kill during that measurement) writes the same table again instead of dropping it."""
+    flags = _setting(_setting(FUNNEL, "search.holdout", "[\"regression\"]"),
+                     "search.stage2_tasks", "[]")
+    flags = _setting(flags, "sge.generations", "1") + ["--set", "search.holdout_top=1"]
+    path, report = tmp_path / "t.db", tmp_path / "report"
+    err = finish(evolve("--db", str(path), "--report-dir", str(report), *flags))
+    assert "held-out tasks regression" in err
+    table = (report / "transfer.md").read_text()
+    rows = {line.split(" | ")[0].strip("| "): line for line in table.splitlines()
+            if line.startswith("| ") and "---" not in line}
+    assert set(rows) == {"optimizer", "tuned Adam", "tuned SGD-momentum", "Adam lr 0.001",
+                         "rank 1"}
+    assert "(1.00)" in rows["tuned Adam"] and rows["rank 1"].rstrip(" |").split()[-1] != "nan"
+    (report / "transfer.md").unlink()
+    err = finish(evolve("--resume", str(path), "--report-dir", str(report)))
+    assert "nothing to resume" in err and "held-out tasks regression" in err
+    assert (report / "transfer.md").read_text() == table

@@ -139,13 +139,24 @@ def _run(flags, config_file, preset, db, resume, report_dir, top, report, say, s
     run_ids = all_runs or [r.run_id for r in store.runs()]
     out_dir, product = None, ""
     if report:
-        out_dir, product = _report(store, run_ids, report_dir, top,
-                                   plans[-1][0] if plans else None, say)
+        # a finished database resumed (say after a kill during the held-out measurement)
+        # reports as its last run was configured: the transfer table comes back too
+        last = plans[-1][0] if plans else _stored_config(store, run_ids)
+        out_dir, product = _report(store, run_ids, report_dir, top, last, say)
     from symalr.evolve.query import individual_spec
 
     best = tuple(individual_spec(row, f"evolved_rank{k}", store.path, store)
                  for k, row in enumerate(store.best_individuals(top, run_ids), 1))
     return ExperimentResult(db_path, tuple(run_ids), out_dir, product, best)
+
+
+def _stored_config(store, run_ids):
+    """The configuration the last of ``run_ids`` ran with, or None when there is none."""
+    from symalr.evolve.config import config_from_dict
+
+    runs = [r for r in store.runs() if r.run_id in set(run_ids)]
+    return config_from_dict(runs[-1].config, f"{store.path}: run {runs[-1].run_id}") \
+        if runs else None
 
 
 def _lock(stack: contextlib.ExitStack, lock):
