@@ -20,12 +20,15 @@ def _seeded(model: nn.Sequential, seed: int) -> nn.Sequential:
 
 
 def mlp(seed: int, shape: tuple[int, ...], hidden: tuple[int, ...] = (128,),
-        outputs: int = 10) -> nn.Sequential:
-    """Flatten, then ``hidden`` ReLU layers, then ``outputs`` logits (or values)."""
+        outputs: int = 10, dropout: float = 0.0) -> nn.Sequential:
+    """Flatten, then ``hidden`` ReLU layers (each followed by ``nn.Dropout(dropout)`` when
+    ``dropout`` > 0), then ``outputs`` logits (or values)."""
     layers: list[nn.Module] = [nn.Flatten()]
     width = math.prod(shape)
     for h in hidden:
         layers += [nn.Linear(width, h), nn.ReLU()]
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
         width = h
     layers.append(nn.Linear(width, outputs))
     return _seeded(nn.Sequential(*layers), seed)
