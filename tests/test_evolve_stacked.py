@@ -90,3 +90,24 @@ def test_packing_and_measured_member_size():
     small = member_bytes(build_model("small_cnn", 0), (1, 28, 28), 100, "cpu")
     large = member_bytes(build_model("mnist_cnn", 0), (1, 28, 28), 100, "cpu")
     assert 4 * 43_610 * 4 < small < large  # parameters, gradients, states, activations
+
+
+def test_stacked_task_fitness_equals_sequential_on_a_dropout_task():
+    """The task fitness's stacked path (the ``gpu`` preset's executor) gives each candidate
+    the sequential path's score on ``fmnist_dropout``, a stage-2 task of the discovery
+    presets: same batches, same dropout masks (the suite's models draw from torch's generator
+    while they are built; the sequential training reseeds after that, as stacked members do),
+    same aggregation. Continuous rules agree to float rounding; ``sign`` turns that rounding
+    into a few validation images."""
+    from symalr.tasks.fitness import TaskFitness, evaluate_candidate, evaluate_candidates_stacked
+
+    config = TaskFitness(tasks=("fmnist_dropout",), multipliers=(1.0, 3.0), epochs=0.1,
+                         data_dir=data_dir())
+    specs = [catalog.get(n) for n in ("adam", "momentum", "sign")]
+    stacked = evaluate_candidates_stacked(specs, config, max_stack=2)  # stacks of 2 + 1
+    for spec, got in zip(specs, stacked):
+        want = evaluate_candidate(spec, config)
+        assert (got.error, got.rejected) == (want.error, want.rejected)
+        rel = 1e-5 if spec.name != "sign" else 1e-2
+        assert got.per_multiplier == pytest.approx(want.per_multiplier, rel=rel), spec.name
+    assert len({round(r.fitness, 6) for r in stacked}) == 3  # the candidates are told apart
