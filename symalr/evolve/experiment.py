@@ -154,9 +154,11 @@ def _stored_config(store, run_ids):
     """The configuration the last of ``run_ids`` ran with, or None when there is none."""
     from symalr.evolve.config import config_from_dict
 
-    runs = [r for r in store.runs() if r.run_id in set(run_ids)]
-    return config_from_dict(runs[-1].config, f"{store.path}: run {runs[-1].run_id}") \
-        if runs else None
+    wanted = set(run_ids)
+    runs = [r for r in store.runs() if r.run_id in wanted]
+    if not runs:
+        return None
+    return config_from_dict(runs[-1].config, f"{store.path}: run {runs[-1].run_id}")
 
 
 def _lock(stack: contextlib.ExitStack, lock):

@@ -3,9 +3,10 @@
 The suite (:data:`SUITE`) is chosen so that a rule which only works with huge steps on one
 small MLP cannot do well on all of it: besides the Fashion-MNIST proxy it has a convolutional
 network on CIFAR-10, an ill-conditioned problem, noisy small-batch gradients, a deep narrow
-network, dropout at small batches and a regression whose minimum is known. Each trains in a few seconds on one core
-(measured in ``benchmarks/tasks.md``). :data:`PAPER` holds the paper's two set-ups and the
-small CNN proxy. Every builder takes ``data_dir`` (the data folder lookup's explicit folder).
+network, dropout at small batches and a regression whose minimum is known. Each trains in a
+few seconds on one core (measured in ``benchmarks/tasks.md``). :data:`PAPER` holds the
+paper's two set-ups and the small CNN proxy. Every builder takes ``data_dir`` (the data
+folder lookup's explicit folder).
 """
 
 from __future__ import annotations

@@ -3,12 +3,12 @@
 :func:`run_task` builds the task's model from the training seed (initial weights; dropout and
 the batch order also derive from it: dropout from torch's generator seeded again after the
 model is built, so the masks do not depend on how many numbers the construction drew, and a
-stacked member seeded alike draws the same masks), takes the task's data from the data seed, trains with
-the task's loss, batch size, budget and early stopping (on the validation loss), optionally
-restores the best-validation weights, and scores the test split with the task's metric. An
-exception raised by the optimizer under test (or the model on its output) is contained: the
-run records it and scores what the model then computes. The tensors of a task's data are
-cached per process by (task, data seed, device).
+stacked member seeded alike draws the same masks), takes the task's data from the data seed,
+trains with the task's loss, batch size, budget and early stopping (on the validation loss),
+optionally restores the best-validation weights, and scores the test split with the task's
+metric. An exception raised by the optimizer under test (or the model on its output) is
+contained: the run records it and scores what the model then computes. The tensors of a
+task's data are cached per process by (task, data seed, device).
 """
 
 from __future__ import annotations
@@ -138,8 +138,8 @@ def run_task(task: Task, make_optimizer: OptimizerFactory, seed: int, data_seed:
     torch.manual_seed(int(seed))
     rng = np.random.default_rng(int(seed))
     model = fresh_model(task, seed, device)
-    # dropout draws from torch's generator as the seed left it, however many numbers the
-    # model's construction drew (torch's default init does): stacked members seed theirs so
+    # seeded again: dropout masks start from the seed, however many numbers the model's
+    # construction drew (torch's default init does), as a stacked member's generator does
     torch.manual_seed(int(seed))
     test_initial = evaluate(model, *data.test, objective=goal)[0]
     config = TrainConfig(batch_size=task.batch_size, max_epochs=epochs or task.epochs,
